@@ -1,0 +1,120 @@
+"""create_app(settings): the Connexion app that serves the spec from the tenants' state."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import partial
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware.context import ContextMiddleware
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.server_error import ServerErrorMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+
+from mock_server import ADMIN_SPEC_PATH, SPEC_PATH, envelope, fixtures
+from mock_server.domain.clock import Clock
+from mock_server.errors import FinteskError
+from mock_server.handlers import registry, snake_case
+from mock_server.settings import Settings
+from mock_server.tenancy import TenantMiddleware, Tenants
+from mock_server.validation import VALIDATORS
+
+logger = logging.getLogger("fintesk_mock")
+
+
+def create_app(settings: Settings | None = None) -> AsyncApp:
+    settings = settings or Settings()
+    fixture = fixtures.load(settings.fixtures)
+    tenants = Tenants(fixture, settings, Clock())
+    handlers = registry()
+    app = AsyncApp(
+        __name__,
+        resolver=Resolver(function_resolver=lambda operation_id: handlers[snake_case(operation_id)]),
+        # Auth is ours (TenantMiddleware): Connexion's security layer would need the spec to name Python hooks.
+        middlewares=[
+            ServerErrorMiddleware,
+            ExceptionMiddleware,
+            SwaggerUIMiddleware,
+            RoutingMiddleware,
+            partial(TenantMiddleware, tenants=tenants),
+            RequestValidationMiddleware,
+            ResponseValidationMiddleware,
+            LifespanMiddleware,
+            ContextMiddleware,
+        ],
+        validate_responses=settings.validate_responses,
+        validator_map=VALIDATORS,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
+    )
+    app.add_api(SPEC_PATH)
+    app.add_api(ADMIN_SPEC_PATH, swagger_ui_options=SwaggerUIOptions(swagger_ui=False))
+    app.add_error_handler(FinteskError, render_fintesk_error)
+    app.add_error_handler(ProblemException, render_http_error)
+    app.add_error_handler(HTTPException, render_http_error)
+    app.add_error_handler(Exception, render_unexpected)
+    app.state = {"tenants": tenants, "settings": settings}
+    return app
+
+
+def _error(status: int, message: str, extra: dict[str, Any] | None = None) -> ConnexionResponse:
+    headers = {"Allow": extra.pop("allow")} if extra and "allow" in extra else None
+    return ConnexionResponse(
+        status_code=status,
+        mimetype=envelope.JSON,
+        body=envelope.encode(envelope.error_body(message, extra)),
+        headers=headers,
+    )
+
+
+def render_fintesk_error(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    assert isinstance(error, FinteskError)
+    return _error(error.status, error.message, dict(error.extra))
+
+
+def render_http_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    """Connexion's validation problems and Starlette's 404/405 in the Fintesk envelope, never problem+json."""
+    assert isinstance(error, HTTPException)
+    status = error.status_code
+    if isinstance(error, ProblemException):
+        message = _problem_message(error)
+    elif status == 404:
+        message = f"Unknown path: {request.url.path}"
+    elif status == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}."
+    else:
+        message = str(error.detail)
+    extra: dict[str, Any] = {}
+    if status == 405 and error.headers and "Allow" in error.headers:
+        extra["allow"] = error.headers["Allow"]
+    return _error(status, message, extra)
+
+
+BODY_PATH = re.compile(r"^(?P<message>.*) - '(?P<path>[^']*)'$", re.DOTALL)
+
+
+def _problem_message(problem: ProblemException) -> str:
+    detail = str(problem.detail or problem.title or "Invalid request").split("\n\nFailed validating")[0]
+    if problem.status == 400:
+        match = BODY_PATH.match(detail)
+        if match:
+            return f"Invalid request: body field '{match['path']}': {match['message']}"
+        return f"Invalid request: {detail}"
+    if problem.status == 415:
+        return f"Unsupported media type: {detail} Send the body as application/json."
+    return detail
+
+
+def render_unexpected(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    logger.exception("unhandled error", exc_info=error)
+    return _error(500, f"Internal server error: {type(error).__name__}.")

@@ -1,0 +1,55 @@
+"""`fintesk-mock serve|...`: every flag can also be set by an environment variable FINTESK_MOCK_<FLAG>."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mock_server import DEFAULT_FIXTURES, __version__
+from mock_server.fixtures import FixtureError
+from mock_server.settings import Settings, parse_tokens
+
+
+@click.group()
+@click.version_option(__version__, prog_name="fintesk-mock")
+def main() -> None:
+    """Fintesk Mock: a stateful mock of the Fintesk CRM API v2."""
+
+
+@main.command()
+@click.option("--host", envvar="FINTESK_MOCK_HOST", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", envvar="FINTESK_MOCK_PORT", default=8080, show_default=True, type=int, help="Port to bind.")
+@click.option(
+    "--fixtures",
+    envvar="FINTESK_MOCK_FIXTURES",
+    default=DEFAULT_FIXTURES,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Fixture folder to seed every tenant from (default: the bundled account).",
+)
+@click.option(
+    "--tokens",
+    envvar="FINTESK_MOCK_TOKENS",
+    default="",
+    help="Comma-separated API tokens to accept; empty accepts any token.",
+)
+@click.option(
+    "--log-level",
+    envvar="FINTESK_MOCK_LOG_LEVEL",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def serve(host: str, port: int, fixtures: Path, tokens: str, log_level: str) -> None:
+    """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
+    import uvicorn
+
+    from mock_server.app import create_app
+
+    settings = Settings(host=host, port=port, fixtures=fixtures, tokens=parse_tokens(tokens), log_level=log_level)
+    try:
+        app = create_app(settings)
+    except FixtureError as error:
+        raise click.ClickException(f"cannot start: {error}") from None
+    click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")

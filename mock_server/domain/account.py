@@ -1,0 +1,141 @@
+"""One tenant's CRM account: a private copy of a fixture set with every resource's collection and rules."""
+
+from __future__ import annotations
+
+import copy
+import random
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from mock_server.domain import money
+from mock_server.domain.activities import Activities, ActivityTypes
+from mock_server.domain.clock import Clock, parse_datetime
+from mock_server.domain.collection import Collection, Record
+from mock_server.domain.deal_products import DealProducts
+from mock_server.domain.deals import Deals
+from mock_server.domain.fields import Fields
+from mock_server.domain.filters import Filters
+from mock_server.domain.related import Related
+from mock_server.errors import MissingReference
+
+if TYPE_CHECKING:
+    from mock_server.fixtures import FixtureSet
+
+
+class Currency:
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.code: str = record["code"]
+        self.symbol: str = record["symbol"]
+        self.decimals: int = record["decimal_points"]
+
+    def format(self, amount: float) -> str:
+        return money.formatted(float(amount), self.symbol, self.decimals)
+
+
+class Currencies(Collection):
+    def __init__(self, records: list[Record]) -> None:
+        super().__init__("Currency", records)
+        self._by_code = {record["code"]: Currency(record) for record in records}
+
+    def by_code(self, code: str) -> Currency:
+        # Deal data may carry a code the account no longer lists; format it with the code itself.
+        return self._by_code.get(code) or Currency({"code": code, "symbol": f"{code} ", "decimal_points": 2})
+
+    def require_code(self, field: str, code: str) -> Currency:
+        currency = self._by_code.get(code)
+        if currency is None or currency.record.get("active_flag") is False:
+            raise MissingReference(field, code)
+        return currency
+
+    def search(self, term: str | None) -> list[Record]:
+        needle = (term or "").casefold()
+        return [
+            record
+            for record in self.active()
+            if needle in record["code"].casefold() or needle in record["name"].casefold()
+        ]
+
+
+class Account:
+    """A tenant's state. Every request of one token reads and writes exactly one Account."""
+
+    def __init__(self, fixture: FixtureSet, clock: Clock, user_id: int, seed: int = 0) -> None:
+        data = copy.deepcopy(fixture.records)
+        self.clock = clock
+        self.company: dict[str, Any] = copy.deepcopy(fixture.company)
+        self.user_id = user_id
+        self.random = random.Random(seed)
+        self.deal_changes: list[Record] = []
+        self.users = Collection("User", data["users"])
+        self.pipelines = Collection("Pipeline", data["pipelines"])
+        self.stages = Collection("Stage", data["stages"], indexes=("pipeline_id",))
+        self.organizations = Collection("Organization", data["organizations"])
+        self.persons = Collection("Person", data["persons"], indexes=("org_id",))
+        self.products = Collection("Product", data["products"])
+        self.currencies = Currencies(data["currencies"])
+        self.deal_fields = Fields(self, "Deal field", data["deal_fields"])
+        self.activity_fields = Fields(self, "Activity field", data["activity_fields"])
+        self.activity_types = ActivityTypes(self, data["activity_types"])
+        self.deals = Deals(self, data["deals"])
+        self.activities = Activities(self, data["activities"])
+        self.deal_products = DealProducts(self, data["deal_products"])
+        self.notes = Collection("Note", data["notes"], indexes=("deal_id", "person_id", "org_id"))
+        self.filters = Filters(self, data["filters"])
+        self._last_option_id = max(
+            (option["id"] for field in [*self.deal_fields.all(), *self.activity_fields.all()]
+             for option in field["options"] or []),
+            default=0,
+        )  # fmt: skip
+
+    @property
+    def user(self) -> Record:
+        return self.users.get(self.user_id)
+
+    def related(self) -> Related:
+        return Related(self)
+
+    def next_option_id(self) -> int:
+        """Option ids of enum and set fields are unique across the account."""
+        self._last_option_id += 1
+        return self._last_option_id
+
+    def default_pipeline(self) -> Record:
+        return min(self.pipelines.active(), key=lambda pipeline: (pipeline["order_nbr"], pipeline["id"]))
+
+    def first_stage(self, pipeline_id: int) -> Record:
+        stages = self.stages.where("pipeline_id", pipeline_id)
+        if not stages:
+            raise MissingReference("pipeline_id", pipeline_id)
+        return min(stages, key=lambda stage: (stage["order_nbr"], stage["id"]))
+
+    def person_value(self, person: Record | None) -> Record | None:
+        """A deal's `person_id` expanded the way the service shows it."""
+        if person is None:
+            return None
+        return {
+            "name": person["name"],
+            "email": [dict(entry) for entry in person["email"]],
+            "phone": [dict(entry) for entry in person["phone"]],
+            "owner_id": person["owner_id"],
+            "value": person["id"],
+        }
+
+    def organization_value(self, org: Record | None) -> Record | None:
+        if org is None:
+            return None
+        return {
+            "name": org["name"],
+            "address": org["address"],
+            "people_count": len(self.persons.where("org_id", org["id"])),
+            "owner_id": org["owner_id"],
+            "value": org["id"],
+        }
+
+    def rotten_time(self, deal: Record, stage: Record) -> str | None:
+        """When an open deal went rotten: its stage's rotten_days after it entered the stage, if already past."""
+        if deal["status"] != "open" or not stage.get("rotten_flag") or stage.get("rotten_days") is None:
+            return None
+        entered = parse_datetime(deal["stage_change_time"] or deal["add_time"])
+        rotten = entered + timedelta(days=stage["rotten_days"])
+        return rotten.strftime("%Y-%m-%d %H:%M:%S") if rotten <= self.clock.now() else None

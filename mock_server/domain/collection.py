@@ -1,0 +1,107 @@
+"""A generic collection of records keyed by id, with soft delete, secondary indexes and pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.errors import MissingReference, NotFound
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    start: int
+    limit: int
+    total: int
+
+    @property
+    def more(self) -> bool:
+        return self.start + self.limit < self.total
+
+    def pagination(self) -> dict[str, Any]:
+        pagination: dict[str, Any] = {"start": self.start, "limit": self.limit, "more_items_in_collection": self.more}
+        if self.more:
+            pagination["next_start"] = self.start + self.limit
+        return pagination
+
+
+def paginate(records: Sequence[Record], start: int, limit: int, render: Callable[[Record], Any]) -> Page:
+    """Render only the requested slice; everything before it was filtered and ordered by the caller."""
+    return Page([render(record) for record in records[start : start + limit]], start, limit, len(records))
+
+
+class Collection:
+    """Records of one resource in insertion order. Stored dicts never leave the domain: callers render copies."""
+
+    def __init__(self, label: str, records: Iterable[Record] = (), *, indexes: Sequence[str] = ()) -> None:
+        self.label = label
+        self._records: dict[int, Record] = {}
+        self._indexes: dict[str, dict[Any, dict[int, None]]] = {name: {} for name in indexes}
+        for record in records:
+            self._insert(record)
+        self._last_id = max(self._records, default=0)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def _insert(self, record: Record) -> None:
+        self._records[record["id"]] = record
+        for name, index in self._indexes.items():
+            index.setdefault(record.get(name), {})[record["id"]] = None
+
+    def next_id(self) -> int:
+        self._last_id += 1
+        return self._last_id
+
+    def find(self, record_id: int) -> Record | None:
+        """The active record with this id, or None."""
+        record = self._records.get(record_id)
+        if record is None or record.get("active_flag") is False:
+            return None
+        return record
+
+    def find_any(self, record_id: int) -> Record | None:
+        """The record with this id, deleted or not."""
+        return self._records.get(record_id)
+
+    def get(self, record_id: int) -> Record:
+        record = self.find(record_id)
+        if record is None:
+            raise NotFound(f"{self.label} with id {record_id} not found.")
+        return record
+
+    def require(self, field: str, record_id: int) -> Record:
+        """The record a request names in `field`; a missing one is the service's 'required resource' 404."""
+        record = self.find(record_id)
+        if record is None:
+            raise MissingReference(field, record_id)
+        return record
+
+    def add(self, record: Record) -> Record:
+        record["id"] = self.next_id()
+        self._insert(record)
+        return record
+
+    def change(self, record: Record, changes: dict[str, Any]) -> None:
+        """Apply changes to a stored record, keeping the indexes true."""
+        for name, index in self._indexes.items():
+            if name in changes and changes[name] != record.get(name):
+                index.get(record.get(name), {}).pop(record["id"], None)
+                index.setdefault(changes[name], {})[record["id"]] = None
+        record.update(changes)
+
+    def all(self) -> Iterator[Record]:
+        return iter(self._records.values())
+
+    def active(self) -> Iterator[Record]:
+        return (record for record in self._records.values() if record.get("active_flag") is not False)
+
+    def where(self, field: str, value: Any) -> list[Record]:
+        """Active records whose indexed `field` equals `value`, in insertion order."""
+        ids = self._indexes[field].get(value, {})
+        records = (self._records[record_id] for record_id in ids)
+        return [record for record in records if record.get("active_flag") is not False]

@@ -1,0 +1,64 @@
+"""Success, list and error bodies in the Fintesk envelope, encoded once to compact JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from starlette.responses import Response
+
+from mock_server.domain.collection import Page
+
+ERROR_INFO = "Please check developers' documentation for more information."
+JSON = "application/json"
+
+
+def encode(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def respond(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(encode(body), status_code=status, media_type=JSON, headers=dict(headers or {}))
+
+
+def one(
+    record: Any,
+    *,
+    status: int = 200,
+    related: Mapping[str, Any] | None = None,
+    additional: Mapping[str, Any] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"success": True, "data": record}
+    if additional is not None:
+        body["additional_data"] = additional
+    if related is not None:
+        body["related_objects"] = related
+    return respond(body, status)
+
+
+def page(
+    result: Page,
+    *,
+    related: Mapping[str, Any] | None = None,
+    additional: Mapping[str, Any] | None = None,
+) -> Response:
+    extra = dict(additional or {})
+    extra["pagination"] = result.pagination()
+    return one(result.items, related=related, additional=extra)
+
+
+def deleted(ids: int | Sequence[int]) -> Response:
+    return one({"id": ids if isinstance(ids, int) else list(ids)})
+
+
+def error_body(message: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "success": False,
+        "error": message,
+        "error_info": ERROR_INFO,
+        "data": None,
+        "additional_data": None,
+    }
+    body.update(extra or {})
+    return body

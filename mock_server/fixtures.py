@@ -1,0 +1,299 @@
+"""Load a fixture set (one YAML or JSON file per resource), check every record, and fail loudly and precisely."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+DATETIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"}
+DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+TIME = {"type": "string", "pattern": r"^\d{2}:\d{2}$"}
+INT = {"type": "integer"}
+NUM = {"type": "number"}
+STR = {"type": "string"}
+BOOL = {"type": "boolean"}
+CONTACTS = {
+    "type": "array",
+    "items": {"type": "object", "required": ["value", "primary"], "properties": {"value": STR, "primary": BOOL}},
+}
+CONDITIONS = {
+    "type": "object",
+    "required": ["glue", "conditions"],
+    "properties": {
+        "glue": {"enum": ["and"]},
+        "conditions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["glue", "conditions"],
+                "properties": {
+                    "glue": {"enum": ["and", "or"]},
+                    "conditions": {
+                        "type": "array",
+                        "items": {"type": "object", "required": ["object", "field_id", "operator"]},
+                    },
+                },
+            },
+        },
+    },
+}
+FIELD_TYPES = ["date", "daterange", "double", "enum", "monetary", "org", "person", "phone", "set", "text", "time",
+               "timerange", "user", "varchar", "int", "stage", "status", "address", "visible_to"]  # fmt: skip
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def record(**properties: dict[str, Any]) -> dict[str, Any]:
+    """Every listed key is required; records may carry more (custom field values on deals)."""
+    return {"type": "object", "required": sorted(properties), "properties": {"id": INT, **properties}}
+
+
+FIELD = record(id=INT, key=STR, name=STR, field_type={"enum": FIELD_TYPES}, order_nbr=INT,
+               options=nullable({"type": "array", "items": {"type": "object", "required": ["id", "label"],
+                                                            "properties": {"id": INT, "label": STR}}}),
+               active_flag=BOOL, add_visible_flag=BOOL, edit_flag=BOOL, mandatory_flag=BOOL)  # fmt: skip
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "users": record(name=STR, email=STR, active_flag=BOOL, default_currency=STR, add_time=DATETIME),
+    "pipelines": record(name=STR, order_nbr=INT, active_flag=BOOL, deal_probability=INT),
+    "stages": record(
+        pipeline_id=INT,
+        name=STR,
+        order_nbr=INT,
+        deal_probability=NUM,
+        rotten_flag=BOOL,
+        rotten_days=nullable(INT),
+        active_flag=BOOL,
+    ),  # fmt: skip
+    "organizations": record(name=STR, address=nullable(STR), owner_id=INT, active_flag=BOOL, add_time=DATETIME),
+    "persons": record(
+        name=STR,
+        email=CONTACTS,
+        phone=CONTACTS,
+        org_id=nullable(INT),
+        owner_id=INT,
+        active_flag=BOOL,
+        add_time=DATETIME,
+    ),  # fmt: skip
+    "products": record(name=STR, code=nullable(STR), owner_id=INT, tax=NUM, prices={"type": "array"}),
+    "currencies": record(
+        code={"type": "string", "minLength": 3, "maxLength": 3},
+        name=STR,
+        symbol=STR,
+        decimal_points=INT,
+        is_custom_flag=BOOL,
+        active_flag=BOOL,
+    ),  # fmt: skip
+    "deal_fields": FIELD,
+    "activity_fields": FIELD,
+    "activity_types": record(
+        name=STR,
+        key_string=STR,
+        icon_key=STR,
+        color=nullable(STR),
+        order_nbr=INT,
+        is_custom_flag=BOOL,
+        active_flag=BOOL,
+    ),  # fmt: skip
+    "deals": record(
+        name=STR,
+        value=NUM,
+        currency=STR,
+        user_id=INT,
+        creator_user_id=INT,
+        person_id=nullable(INT),
+        org_id=nullable(INT),
+        pipeline_id=INT,
+        stage_id=INT,
+        status={"enum": ["open", "won", "lost", "deleted"]},
+        probability=nullable(NUM),
+        add_time=DATETIME,
+        update_time=DATETIME,
+        won_time=nullable(DATETIME),
+        lost_time=nullable(DATETIME),
+        close_time=nullable(DATETIME),
+        first_won_time=nullable(DATETIME),
+        stage_change_time=nullable(DATETIME),
+        expected_close_date=nullable(DATE),
+        active_flag=BOOL,
+    ),  # fmt: skip
+    "activities": record(
+        subject=STR,
+        type=STR,
+        due_date=nullable(DATE),
+        due_time=nullable(TIME),
+        duration=nullable(TIME),
+        user_id=INT,
+        deal_id=nullable(INT),
+        person_id=nullable(INT),
+        org_id=nullable(INT),
+        done={"enum": [0, 1]},
+        marked_as_done_time=nullable(DATETIME),
+        note=nullable(STR),
+        active_flag=BOOL,
+        add_time=DATETIME,
+    ),  # fmt: skip
+    "deal_products": record(
+        deal_id=INT,
+        product_id=INT,
+        item_price=NUM,
+        quantity=NUM,
+        discount=NUM,
+        discount_type={"enum": ["percentage", "amount"]},
+        duration=NUM,
+        tax=NUM,
+        tax_method={"enum": ["exclusive", "inclusive", "none"]},
+        enabled_flag=BOOL,
+        order_nbr=INT,
+    ),  # fmt: skip
+    "notes": record(content=STR, deal_id=nullable(INT), person_id=nullable(INT), org_id=nullable(INT), user_id=INT),
+    "filters": record(
+        name=STR,
+        type={"enum": ["deals", "org", "persons", "products", "activity"]},
+        user_id=INT,
+        conditions=CONDITIONS,
+        active_flag=BOOL,
+    ),  # fmt: skip
+}
+COMPANY = {
+    "type": "object",
+    "required": ["id", "name", "default_currency", "api_user_id", "tokens", "exchange_rates"],
+    "properties": {
+        "id": INT,
+        "api_user_id": INT,
+        "tokens": {"type": "object", "additionalProperties": INT},
+        "exchange_rates": {
+            "type": "object",
+            "required": ["base", "rates"],
+            "properties": {"rates": {"type": "object", "additionalProperties": NUM}},
+        },  # fmt: skip
+    },
+}
+# (file, field, file the id must exist in)
+REFERENCES = [
+    ("stages", "pipeline_id", "pipelines"),
+    ("organizations", "owner_id", "users"),
+    ("persons", "org_id", "organizations"),
+    ("persons", "owner_id", "users"),
+    ("products", "owner_id", "users"),
+    ("deals", "user_id", "users"),
+    ("deals", "creator_user_id", "users"),
+    ("deals", "person_id", "persons"),
+    ("deals", "org_id", "organizations"),
+    ("deals", "pipeline_id", "pipelines"),
+    ("deals", "stage_id", "stages"),
+    ("activities", "user_id", "users"),
+    ("activities", "deal_id", "deals"),
+    ("activities", "person_id", "persons"),
+    ("activities", "org_id", "organizations"),
+    ("deal_products", "deal_id", "deals"),
+    ("deal_products", "product_id", "products"),
+    ("notes", "deal_id", "deals"),
+    ("notes", "person_id", "persons"),
+    ("notes", "org_id", "organizations"),
+    ("notes", "user_id", "users"),
+    ("filters", "user_id", "users"),
+]
+RESOURCES = tuple(SCHEMAS)
+
+
+class FixtureError(Exception):
+    """A fixture set that cannot be served; the message names the file, the record and the field."""
+
+
+@dataclass(frozen=True)
+class FixtureSet:
+    path: Path
+    company: dict[str, Any]
+    records: dict[str, list[dict[str, Any]]]
+
+
+def load(folder: Path) -> FixtureSet:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FixtureError(f"{folder}: no such fixture folder.")
+    company_file, company = _read(folder, "company")
+    _validate(company_file, COMPANY, company, "company")
+    records: dict[str, list[dict[str, Any]]] = {}
+    for resource in RESOURCES:
+        path, content = _read(folder, resource)
+        if not isinstance(content, list):
+            raise FixtureError(f"{path}: expected a list of records, found {type(content).__name__}.")
+        seen: set[int] = set()
+        for position, item in enumerate(content):
+            label = f"record #{position + 1}" + (
+                f" (id {item['id']})" if isinstance(item, dict) and "id" in item else ""
+            )
+            _validate(path, SCHEMAS[resource], item, label)
+            if item["id"] in seen:
+                raise FixtureError(f"{path}: {label}: field 'id': id {item['id']} is used twice.")
+            seen.add(item["id"])
+        records[resource] = content
+    _check_references(folder, company, records)
+    return FixtureSet(folder, company, records)
+
+
+def _read(folder: Path, name: str) -> tuple[Path, Any]:
+    for suffix in (".yaml", ".yml", ".json"):
+        path = folder / f"{name}{suffix}"
+        if path.exists():
+            break
+    else:
+        raise FixtureError(f"{folder / (name + '.yaml')}: missing; a fixture set needs one file per resource.")
+    try:
+        text = path.read_text(encoding="utf-8")
+        return path, json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise FixtureError(f"{path}: cannot be read: {error}") from None
+
+
+def _validate(path: Path, schema: dict[str, Any], item: Any, label: str) -> None:
+    error = next(iter(sorted(Draft202012Validator(schema).iter_errors(item), key=lambda e: e.path)), None)
+    if error is None:
+        return
+    field = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "required":
+        field = str(error.message).split("'")[1]
+    raise FixtureError(f"{path}: {label}: field '{field or '(record)'}': {error.message}")
+
+
+def _check_references(folder: Path, company: dict[str, Any], records: dict[str, list[dict[str, Any]]]) -> None:
+    ids = {resource: {item["id"] for item in items} for resource, items in records.items()}
+    for resource, field, target in REFERENCES:
+        for item in records[resource]:
+            value = item.get(field)
+            if value is not None and value not in ids[target]:
+                raise FixtureError(
+                    f"{folder / resource}.yaml: record id {item['id']}: field '{field}': "
+                    f"{target} has no record with id {value}."
+                )
+    codes = {item["code"] for item in records["currencies"]}
+    for resource, field in (("deals", "currency"), ("users", "default_currency")):
+        for item in records[resource]:
+            if item[field] not in codes:
+                raise FixtureError(
+                    f"{folder / resource}.yaml: record id {item['id']}: field '{field}': "
+                    f"currency {item[field]!r} is not in currencies."
+                )
+    types = {item["key_string"] for item in records["activity_types"]}
+    for item in records["activities"]:
+        if item["type"] not in types:
+            raise FixtureError(
+                f"{folder / 'activities'}.yaml: record id {item['id']}: field 'type': "
+                f"no activity type has key_string {item['type']!r}."
+            )
+    users = ids["users"]
+    for token, user_id in company["tokens"].items():
+        if user_id not in users:
+            raise FixtureError(f"{folder / 'company'}.yaml: tokens: field {token!r}: user {user_id} does not exist.")
+    if company["api_user_id"] not in users:
+        raise FixtureError(
+            f"{folder / 'company'}.yaml: field 'api_user_id': user {company['api_user_id']} does not exist."
+        )

@@ -1,0 +1,30 @@
+"""All settings of a mock server, read once into a frozen dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mock_server import DEFAULT_FIXTURES
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    fixtures: Path = DEFAULT_FIXTURES
+    # Empty means every token is accepted and becomes its own tenant.
+    tokens: frozenset[str] = field(default_factory=frozenset)
+    log_level: str = "info"
+    # Response validation costs most of the list throughput, so it is for tests only.
+    validate_responses: bool = False
+
+    def accepts(self, token: str) -> bool:
+        return not self.tokens or token in self.tokens
+
+
+def parse_tokens(value: str | None) -> frozenset[str]:
+    """Turn `T1,T2` into a set of tokens, ignoring blanks."""
+    if not value:
+        return frozenset()
+    return frozenset(token.strip() for token in value.split(",") if token.strip())

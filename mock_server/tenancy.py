@@ -1,0 +1,89 @@
+"""Tokens and tenants: each API token owns a private copy of the fixture account, made on first use."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server.domain.account import Account
+from mock_server.domain.clock import Clock
+from mock_server.errors import Unauthorized
+from mock_server.fixtures import FixtureSet
+from mock_server.settings import Settings
+
+_current: ContextVar[Account] = ContextVar("fintesk_account")
+
+
+def current_account() -> Account:
+    """The account of the token of the request being handled: the one way handlers reach state."""
+    return _current.get()
+
+
+class Tenants:
+    def __init__(self, fixture: FixtureSet, settings: Settings, clock: Clock) -> None:
+        self.fixture = fixture
+        self.settings = settings
+        self.clock = clock
+        self._accounts: dict[str, Account] = {}
+
+    def for_token(self, token: str) -> Account:
+        account = self._accounts.get(token)
+        if account is None:
+            company = self.fixture.company
+            user_id = company["tokens"].get(token, company["api_user_id"])
+            account = self._accounts[token] = Account(self.fixture, self.clock, user_id)
+        return account
+
+    def reset(self, token: str | None = None) -> None:
+        if token is None:
+            self._accounts.clear()
+        else:
+            self._accounts.pop(token, None)
+
+
+def token_of(scope: Scope) -> str | None:
+    """The token of a request: `x-api-token`, `Authorization: Bearer`, or the `api_token` query parameter."""
+    for name, value in scope["headers"]:
+        if name == b"x-api-token" and value:
+            return str(value.decode("latin-1"))
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credentials.strip():
+                return str(credentials.strip())
+    query = scope.get("query_string", b"")
+    if b"api_token" in query:
+        for name, value in parse_qsl(query.decode("latin-1")):
+            if name == "api_token" and value:
+                return str(value)
+    return None
+
+
+class TenantMiddleware:
+    """Authenticates every /v1 request and binds its tenant's account for the handler."""
+
+    def __init__(self, app: ASGIApp, tenants: Tenants | None = None, prefix: str = "/v1") -> None:
+        self.app = app
+        self.tenants = tenants
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.app(scope, receive, send)
+            return
+        assert self.tenants is not None
+        token = token_of(scope)
+        if token is None:
+            raise Unauthorized("unauthorized access", extra={"errorCode": 401})
+        if not self.tenants.settings.accepts(token):
+            raise Unauthorized("unauthorized access", extra={"errorCode": 401})
+        marker = _current.set(self.tenants.for_token(token))
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["fintesk_token"] = token
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _current.reset(marker)
