@@ -222,8 +222,10 @@ def load(folder: Path) -> FixtureSet:
     company_file, company = _read(folder, "company")
     _validate(company_file, COMPANY, company, "company")
     records: dict[str, list[dict[str, Any]]] = {}
+    paths: dict[str, Path] = {"company": company_file}
     for resource in RESOURCES:
         path, content = _read(folder, resource)
+        paths[resource] = path
         if not isinstance(content, list):
             raise FixtureError(f"{path}: expected a list of records, found {type(content).__name__}.")
         seen: set[int] = set()
@@ -236,7 +238,7 @@ def load(folder: Path) -> FixtureSet:
                 raise FixtureError(f"{path}: {label}: field 'id': id {item['id']} is used twice.")
             seen.add(item["id"])
         records[resource] = content
-    _check_references(folder, company, records)
+    _check_references(paths, company, records)
     return FixtureSet(folder, company, records)
 
 
@@ -264,14 +266,16 @@ def _validate(path: Path, schema: dict[str, Any], item: Any, label: str) -> None
     raise FixtureError(f"{path}: {label}: field '{field or '(record)'}': {error.message}")
 
 
-def _check_references(folder: Path, company: dict[str, Any], records: dict[str, list[dict[str, Any]]]) -> None:
+def _check_references(
+    paths: dict[str, Path], company: dict[str, Any], records: dict[str, list[dict[str, Any]]]
+) -> None:
     ids = {resource: {item["id"] for item in items} for resource, items in records.items()}
     for resource, field, target in REFERENCES:
         for item in records[resource]:
             value = item.get(field)
             if value is not None and value not in ids[target]:
                 raise FixtureError(
-                    f"{folder / resource}.yaml: record id {item['id']}: field '{field}': "
+                    f"{paths[resource]}: record id {item['id']}: field '{field}': "
                     f"{target} has no record with id {value}."
                 )
     codes = {item["code"] for item in records["currencies"]}
@@ -279,21 +283,19 @@ def _check_references(folder: Path, company: dict[str, Any], records: dict[str, 
         for item in records[resource]:
             if item[field] not in codes:
                 raise FixtureError(
-                    f"{folder / resource}.yaml: record id {item['id']}: field '{field}': "
+                    f"{paths[resource]}: record id {item['id']}: field '{field}': "
                     f"currency {item[field]!r} is not in currencies."
                 )
     types = {item["key_string"] for item in records["activity_types"]}
     for item in records["activities"]:
         if item["type"] not in types:
             raise FixtureError(
-                f"{folder / 'activities'}.yaml: record id {item['id']}: field 'type': "
+                f"{paths['activities']}: record id {item['id']}: field 'type': "
                 f"no activity type has key_string {item['type']!r}."
             )
     users = ids["users"]
     for token, user_id in company["tokens"].items():
         if user_id not in users:
-            raise FixtureError(f"{folder / 'company'}.yaml: tokens: field {token!r}: user {user_id} does not exist.")
+            raise FixtureError(f"{paths['company']}: tokens: field {token!r}: user {user_id} does not exist.")
     if company["api_user_id"] not in users:
-        raise FixtureError(
-            f"{folder / 'company'}.yaml: field 'api_user_id': user {company['api_user_id']} does not exist."
-        )
+        raise FixtureError(f"{paths['company']}: field 'api_user_id': user {company['api_user_id']} does not exist.")

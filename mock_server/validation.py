@@ -1,12 +1,18 @@
-"""Request validation that names the parameter it rejects, for error messages a user can act on."""
+"""Request validation that names what it rejects, and a JSON body parser that never lets bad bytes through."""
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import AsyncGenerator
 from typing import Any
 
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem
 from connexion.utils import is_null, is_nullable
-from connexion.validators import VALIDATOR_MAP, ParameterValidator
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
+from starlette.types import Scope
 
 
 class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
@@ -28,4 +34,44 @@ class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
         return None
 
 
-VALIDATORS = {**VALIDATOR_MAP, "parameter": NamingParameterValidator}
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value} is too large for a number")
+    return number
+
+
+def _bounded_int(value: str) -> int | float:
+    # Integers beyond 64 bits are read as floats, so a huge id is simply an unknown one, never a crash.
+    number = int(value)
+    return number if abs(number) < 2**63 else _finite(value)
+
+
+class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    """Bodies must be UTF-8 JSON with finite numbers; anything else is a 400 that says why."""
+
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        raw = b"".join([message async for message in stream])
+        if not raw:
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequestProblem(detail="the request body is not valid UTF-8.") from None
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_bounded_int)
+        except ValueError as error:
+            raise BadRequestProblem(detail=f"the request body is not valid JSON: {error}.") from None
+
+
+VALIDATORS = {
+    **VALIDATOR_MAP,
+    "parameter": NamingParameterValidator,
+    "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": StrictJSONBodyValidator}),
+}

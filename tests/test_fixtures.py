@@ -1,0 +1,103 @@
+"""Fixture loading: the bundled set is valid, and a bad record stops start-up naming file, record and field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mock_server import DEFAULT_FIXTURES
+from mock_server.app import create_app
+from mock_server.fixtures import FixtureError, load
+from mock_server.settings import Settings
+
+
+@pytest.fixture
+def fixture_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "fixtures"
+    shutil.copytree(DEFAULT_FIXTURES, target)
+    return target
+
+
+def edit(folder: Path, resource: str, record_id: int, **changes: object) -> None:
+    path = folder / f"{resource}.yaml"
+    records = yaml.safe_load(path.read_text())
+    record = next(item for item in records if item["id"] == record_id)
+    for key, value in changes.items():
+        if value is ...:
+            del record[key]
+        else:
+            record[key] = value
+    path.write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False))
+
+
+def test_bundled_fixtures_load_with_the_documented_sizes() -> None:
+    fixture = load(DEFAULT_FIXTURES)
+    sizes = {name: len(records) for name, records in fixture.records.items()}
+    assert sizes["users"] >= 3
+    assert sizes["pipelines"] == 2
+    assert sizes["deals"] >= 50
+    assert sizes["activities"] >= 100
+    assert len({deal["currency"] for deal in fixture.records["deals"]}) >= 3
+    assert {deal["status"] for deal in fixture.records["deals"]} == {"open", "won", "lost", "deleted"}
+
+
+def test_wrong_type_names_file_record_and_field(fixture_copy: Path) -> None:
+    edit(fixture_copy, "deals", 3, value="a lot")
+    with pytest.raises(FixtureError) as caught:
+        load(fixture_copy)
+    message = str(caught.value)
+    assert "deals.yaml" in message and "id 3" in message and "'value'" in message
+
+
+def test_missing_field_names_the_field(fixture_copy: Path) -> None:
+    edit(fixture_copy, "activities", 5, subject=...)
+    with pytest.raises(FixtureError, match=r"activities\.yaml.*id 5.*'subject'"):
+        load(fixture_copy)
+
+
+def test_dangling_reference_names_the_target(fixture_copy: Path) -> None:
+    edit(fixture_copy, "deals", 8, stage_id=999)
+    with pytest.raises(FixtureError, match=r"deals\.yaml.*id 8.*'stage_id'.*999"):
+        load(fixture_copy)
+
+
+def test_duplicate_id_is_refused(fixture_copy: Path) -> None:
+    edit(fixture_copy, "persons", 2, id=1)
+    with pytest.raises(FixtureError, match=r"persons\.yaml.*'id'.*used twice"):
+        load(fixture_copy)
+
+
+def test_unknown_activity_type_is_refused(fixture_copy: Path) -> None:
+    edit(fixture_copy, "activities", 7, type="teleport")
+    with pytest.raises(FixtureError, match=r"activities\.yaml.*id 7.*'type'.*teleport"):
+        load(fixture_copy)
+
+
+def test_missing_file_is_named(fixture_copy: Path) -> None:
+    (fixture_copy / "notes.yaml").unlink()
+    with pytest.raises(FixtureError, match=r"notes\.yaml"):
+        load(fixture_copy)
+
+
+def test_unparsable_file_is_named(fixture_copy: Path) -> None:
+    (fixture_copy / "users.yaml").write_text("- id: [unclosed\n")
+    with pytest.raises(FixtureError, match=r"users\.yaml.*cannot be read"):
+        load(fixture_copy)
+
+
+def test_json_fixture_files_are_read(fixture_copy: Path) -> None:
+    import json
+
+    records = yaml.safe_load((fixture_copy / "notes.yaml").read_text())
+    (fixture_copy / "notes.yaml").unlink()
+    (fixture_copy / "notes.json").write_text(json.dumps(records))
+    assert len(load(fixture_copy).records["notes"]) == len(records)
+
+
+def test_app_refuses_to_start_on_a_bad_fixture(fixture_copy: Path) -> None:
+    edit(fixture_copy, "users", 1, email=42)
+    with pytest.raises(FixtureError, match=r"users\.yaml.*id 1.*'email'"):
+        create_app(Settings(fixtures=fixture_copy))
