@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+import yaml
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -28,7 +30,7 @@ from mock_server.errors import FinteskError
 from mock_server.handlers import registry, snake_case
 from mock_server.settings import Settings
 from mock_server.tenancy import TenantMiddleware, Tenants
-from mock_server.validation import VALIDATORS
+from mock_server.validation import VALIDATORS, LenientURIParser
 
 logger = logging.getLogger("fintesk_mock")
 
@@ -38,8 +40,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     fixture = fixtures.load(settings.fixtures)
     tenants = Tenants(fixture, settings, Clock())
     handlers = registry()
+    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     app = AsyncApp(
         __name__,
+        uri_parser_class=LenientURIParser,
         resolver=Resolver(function_resolver=lambda operation_id: handlers[snake_case(operation_id)]),
         # Auth is ours (TenantMiddleware): Connexion's security layer would need the spec to name Python hooks.
         middlewares=[
@@ -57,11 +61,12 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         validator_map=VALIDATORS,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
-    app.add_api(SPEC_PATH)
+    app.add_api(spec)
     app.add_api(ADMIN_SPEC_PATH, swagger_ui_options=SwaggerUIOptions(swagger_ui=False))
     app.add_error_handler(FinteskError, render_fintesk_error)
-    app.add_error_handler(ProblemException, render_http_error)
-    app.add_error_handler(HTTPException, render_http_error)
+    render_http = partial(render_http_error, allowed_methods(spec))
+    app.add_error_handler(ProblemException, render_http)
+    app.add_error_handler(HTTPException, render_http)
     app.add_error_handler(Exception, render_unexpected)
     app.state = {"tenants": tenants, "settings": settings}
     return app
@@ -82,7 +87,27 @@ def render_fintesk_error(_request: ConnexionRequest, error: Exception) -> Connex
     return _error(error.status, error.message, dict(error.extra))
 
 
-def render_http_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+def allowed_methods(spec: dict[str, Any]) -> Callable[[str], str | None]:
+    """The spec's methods for a request path, for the `Allow` header of a 405."""
+    base = spec["servers"][0]["url"].rstrip("/")
+    routes = [
+        (re.compile("^" + base + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"),
+         ", ".join(sorted(method.upper() for method in item if method in HTTP_METHODS)))
+        for path, item in spec["paths"].items()
+    ]  # fmt: skip
+
+    def lookup(path: str) -> str | None:
+        return next((methods for pattern, methods in routes if pattern.match(path)), None)
+
+    return lookup
+
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def render_http_error(
+    allowed: Callable[[str], str | None], request: ConnexionRequest, error: Exception
+) -> ConnexionResponse:
     """Connexion's validation problems and Starlette's 404/405 in the Fintesk envelope, never problem+json."""
     assert isinstance(error, HTTPException)
     status = error.status_code
@@ -95,8 +120,8 @@ def render_http_error(request: ConnexionRequest, error: Exception) -> ConnexionR
     else:
         message = str(error.detail)
     extra: dict[str, Any] = {}
-    if status == 405 and error.headers and "Allow" in error.headers:
-        extra["allow"] = error.headers["Allow"]
+    if status == 405:
+        extra["allow"] = allowed(request.url.path) or (error.headers or {}).get("Allow", "")
     return _error(status, message, extra)
 
 

@@ -9,10 +9,19 @@ from typing import Any
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
+from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from starlette.types import Scope
+
+
+class LenientURIParser(OpenAPIURIParser):  # type: ignore[misc]
+    """Comma lists drop empty items, so `exclude=` is an empty list and `ids=1,2,` is `[1, 2]`."""
+
+    @staticmethod
+    def _split(value: str, param_defn: dict[str, Any], _in: str) -> list[str]:
+        return [item for item in OpenAPIURIParser._split(value, param_defn, _in) if item != ""]
 
 
 class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]

@@ -125,3 +125,21 @@ def test_odd_bodies_on_every_write_get_4xx_or_success(api: Api, method: str, pat
     response = api.request(method, path, json=body)
     assert response.status_code < 500, response.text
     assert response.json()["success"] is (response.status_code < 300)
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/activities", "DELETE, GET, POST"), ("/deals/1", "GET, PUT"), ("/deals/2/products/1", "DELETE, PUT")],
+)
+def test_wrong_method_lists_every_allowed_method(api: Api, path: str, allowed: str) -> None:
+    response = api.request("OPTIONS", path)
+    assert_error(response, 405, "OPTIONS")
+    assert response.headers["allow"] == allowed
+
+
+def test_empty_comma_list_items_are_ignored(api: Api) -> None:
+    all_activities = api.data("GET", "/deals/2/activities")
+    assert api.data("GET", "/deals/2/activities", params={"exclude": ""}) == all_activities
+    first = all_activities[0]["id"]
+    remaining = api.data("GET", "/deals/2/activities", params={"exclude": f"{first},"})
+    assert [activity["id"] for activity in remaining] == [activity["id"] for activity in all_activities[1:]]
