@@ -130,8 +130,8 @@ class Activities(Collection):
                 if (acting == 0 or activity["user_id"] == acting)
                 and (wanted_types is None or activity["type"] in wanted_types)
                 and (done is None or activity["done"] == done)
-                and (start_date is None or (activity["due_date"] or NO_DATE) >= start_date)
-                and (end_date is None or (activity["due_date"] or "") <= end_date)
+                and (start_date is None or (activity["due_date"] is not None and activity["due_date"] >= start_date))
+                and (end_date is None or (activity["due_date"] is not None and activity["due_date"] <= end_date))
             ),
             key=_due_key,
         )

@@ -94,13 +94,25 @@ class Fields(Collection):
         return field
 
     def _options(self, given: list[dict[str, Any]] | None, current: list[Record]) -> list[Record]:
-        """Options keep their ids when given back by id or label; new labels get new ids."""
+        """Options keep their ids when given back by id or label; new labels get new ids; no id is used twice."""
         by_id = {option["id"]: option for option in current}
         by_label = {option["label"]: option for option in current}
+        entries = given or []
+        # An id given back explicitly wins over a label match, so a renamed option and a new option that took
+        # its old label do not end up sharing one id.
+        claimed = {entry.get("id") for entry in entries if entry.get("id") in by_id}
+        used: set[int] = set()
         options = []
-        for entry in given or []:
-            known = by_id.get(entry.get("id")) or by_label.get(entry.get("label"))
+        for entry in entries:
+            known = by_id.get(entry.get("id"))
+            if known is None:
+                known = by_label.get(entry.get("label"))
+                if known is not None and known["id"] in claimed:
+                    known = None
+            if known is not None and known["id"] in used:
+                known = None
             option_id = known["id"] if known else self.account.next_option_id()
+            used.add(option_id)
             options.append({"id": option_id, "label": entry.get("label", known["label"] if known else "")})
         return options
 

@@ -1,0 +1,244 @@
+"""Unit tests of mock_server.domain.collection: lookups, ids, indexes, soft delete and pagination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mock_server.domain.collection import Collection, Page, paginate
+from mock_server.errors import MissingReference, NotFound
+
+
+def persons() -> Collection:
+    return Collection(
+        "Person",
+        [
+            {"id": 1, "name": "Aino", "org_id": 10},
+            {"id": 4, "name": "Bert", "org_id": 20},
+            {"id": 2, "name": "Cecilia", "org_id": 10},
+        ],
+        indexes=("org_id",),
+    )
+
+
+def soft_delete(collection: Collection, record_id: int) -> None:
+    collection.change(collection.get(record_id), {"active_flag": False})
+
+
+# --- lookups ------------------------------------------------------------------------------------------------------
+
+
+def test_get__answers_the_record_with_that_id() -> None:
+    assert persons().get(4)["name"] == "Bert"
+
+
+def test_get__unknown_id_raises_not_found_naming_label_and_id() -> None:
+    with pytest.raises(NotFound, match="Person with id 99 not found"):
+        persons().get(99)
+
+
+def test_get__soft_deleted_record_raises_not_found() -> None:
+    collection = persons()
+    soft_delete(collection, 4)
+
+    with pytest.raises(NotFound):
+        collection.get(4)
+
+
+def test_find__unknown_id_is_none() -> None:
+    assert persons().find(99) is None
+
+
+def test_find__soft_deleted_record_is_none() -> None:
+    collection = persons()
+    soft_delete(collection, 1)
+
+    assert collection.find(1) is None
+
+
+def test_find_any__answers_a_soft_deleted_record() -> None:
+    collection = persons()
+    soft_delete(collection, 1)
+
+    record = collection.find_any(1)
+
+    assert record is not None and record["active_flag"] is False
+
+
+def test_require__unknown_id_raises_missing_reference_naming_the_field() -> None:
+    with pytest.raises(MissingReference, match="person_id 99 does not exist") as raised:
+        persons().require("person_id", 99)
+
+    assert raised.value.status == 404
+    assert raised.value.field == "person_id"
+
+
+def test_require__answers_an_active_record() -> None:
+    assert persons().require("person_id", 2)["name"] == "Cecilia"
+
+
+# --- add and ids --------------------------------------------------------------------------------------------------
+
+
+def test_add__gives_the_id_after_the_highest_loaded_one() -> None:
+    collection = persons()
+
+    assert collection.add({"name": "Dana", "org_id": None})["id"] == 5
+
+
+def test_add__ids_keep_increasing_and_ignore_a_given_id() -> None:
+    collection = persons()
+
+    first = collection.add({"id": 1, "name": "Dana"})
+    second = collection.add({"name": "Eero"})
+
+    assert (first["id"], second["id"]) == (5, 6)
+    assert collection.get(1)["name"] == "Aino"
+
+
+def test_add__empty_collection_starts_at_1() -> None:
+    assert Collection("Note").add({"text": "hello"})["id"] == 1
+
+
+def test_add__record_is_found_and_counted() -> None:
+    collection = persons()
+
+    record = collection.add({"name": "Dana", "org_id": 30})
+
+    assert collection.get(record["id"]) is record
+    assert len(collection) == 4
+
+
+def test_add__record_joins_its_index() -> None:
+    collection = persons()
+
+    record = collection.add({"name": "Dana", "org_id": 10})
+
+    assert [person["id"] for person in collection.where("org_id", 10)] == [1, 2, record["id"]]
+
+
+# --- where and change ---------------------------------------------------------------------------------------------
+
+
+def test_where__answers_matching_records_in_insertion_order() -> None:
+    assert [person["name"] for person in persons().where("org_id", 10)] == ["Aino", "Cecilia"]
+
+
+def test_where__unmatched_value_is_empty() -> None:
+    assert persons().where("org_id", 99) == []
+
+
+def test_where__record_without_the_field_is_indexed_under_none() -> None:
+    collection = Collection("Person", [{"id": 1, "name": "Aino"}], indexes=("org_id",))
+
+    assert [person["id"] for person in collection.where("org_id", None)] == [1]
+
+
+def test_change__moves_the_record_between_index_entries() -> None:
+    collection = persons()
+
+    collection.change(collection.get(1), {"org_id": 20})
+
+    assert [person["id"] for person in collection.where("org_id", 10)] == [2]
+    assert [person["id"] for person in collection.where("org_id", 20)] == [4, 1]
+
+
+def test_change__updates_the_stored_record() -> None:
+    collection = persons()
+
+    collection.change(collection.get(1), {"name": "Aino K.", "org_id": 20})
+
+    assert collection.get(1) == {"id": 1, "name": "Aino K.", "org_id": 20}
+
+
+def test_change__unindexed_field_leaves_the_index_alone() -> None:
+    collection = persons()
+
+    collection.change(collection.get(1), {"name": "Aino K."})
+
+    assert [person["id"] for person in collection.where("org_id", 10)] == [1, 2]
+
+
+def test_where__leaves_out_soft_deleted_records() -> None:
+    collection = persons()
+    soft_delete(collection, 1)
+
+    assert [person["id"] for person in collection.where("org_id", 10)] == [2]
+
+
+# --- soft delete --------------------------------------------------------------------------------------------------
+
+
+def test_active__leaves_out_soft_deleted_records_but_all_keeps_them() -> None:
+    collection = persons()
+    soft_delete(collection, 4)
+
+    assert [person["id"] for person in collection.active()] == [1, 2]
+    assert [person["id"] for person in collection.all()] == [1, 4, 2]
+    assert len(collection) == 3
+
+
+def test_active__record_without_active_flag_counts_as_active() -> None:
+    collection = Collection("Person", [{"id": 1}, {"id": 2, "active_flag": True}, {"id": 3, "active_flag": False}])
+
+    assert [person["id"] for person in collection.active()] == [1, 2]
+
+
+def test_add__after_soft_delete_does_not_reuse_the_id() -> None:
+    collection = persons()
+    soft_delete(collection, 4)
+
+    assert collection.add({"name": "Dana"})["id"] == 5
+
+
+# --- pagination ---------------------------------------------------------------------------------------------------
+
+
+def numbered(count: int) -> list[dict[str, Any]]:
+    return [{"id": number} for number in range(1, count + 1)]
+
+
+def test_paginate__renders_only_the_requested_slice() -> None:
+    rendered: list[int] = []
+
+    def render(record: dict[str, Any]) -> int:
+        rendered.append(record["id"])
+        return int(record["id"]) * 10
+
+    page = paginate(numbered(10), 3, 4, render)
+
+    assert page.items == [40, 50, 60, 70]
+    assert rendered == [4, 5, 6, 7]
+    assert page.total == 10
+
+
+def test_paginate__start_past_the_end_is_an_empty_page() -> None:
+    page = paginate(numbered(3), 5, 2, dict)
+
+    assert page.items == []
+    assert page.pagination() == {"start": 5, "limit": 2, "more_items_in_collection": False}
+
+
+def test_pagination__with_more_items_gives_next_start() -> None:
+    assert paginate(numbered(10), 2, 3, dict).pagination() == {
+        "start": 2,
+        "limit": 3,
+        "more_items_in_collection": True,
+        "next_start": 5,
+    }
+
+
+def test_pagination__page_ending_exactly_at_the_end_has_no_more() -> None:
+    page = paginate(numbered(6), 3, 3, dict)
+
+    assert len(page.items) == 3
+    assert page.pagination() == {"start": 3, "limit": 3, "more_items_in_collection": False}
+
+
+@pytest.mark.parametrize(("start", "limit", "total", "more"), [(0, 5, 6, True), (0, 5, 5, False), (4, 1, 6, True)])
+def test_page_more__is_true_only_when_items_lie_beyond_the_page(start: int, limit: int, total: int, more: bool) -> None:
+    page = Page([], start, limit, total)
+
+    assert page.more is more
+    assert ("next_start" in page.pagination()) is more
