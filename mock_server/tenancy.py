@@ -44,21 +44,20 @@ class Tenants:
             self._accounts.pop(token, None)
 
 
-def token_of(scope: Scope) -> str | None:
-    """The token of a request: `x-api-token`, `Authorization: Bearer`, or the `api_token` query parameter."""
+def tokens_of(scope: Scope) -> list[str]:
+    """Every token a request carries: `x-api-token`, `Authorization: Bearer` and the `api_token` query parameter."""
+    tokens: list[str] = []
     for name, value in scope["headers"]:
         if name == b"x-api-token" and value:
-            return str(value.decode("latin-1"))
-        if name == b"authorization":
+            tokens.append(value.decode("latin-1"))
+        elif name == b"authorization":
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and credentials.strip():
-                return str(credentials.strip())
+                tokens.append(credentials.strip())
     query = scope.get("query_string", b"")
     if b"api_token" in query:
-        for name, value in parse_qsl(query.decode("latin-1")):
-            if name == "api_token" and value:
-                return str(value)
-    return None
+        tokens += [value for name, value in parse_qsl(query.decode("latin-1")) if name == "api_token" and value]
+    return tokens
 
 
 class TenantMiddleware:
@@ -75,11 +74,11 @@ class TenantMiddleware:
             await self.app(scope, receive, send)
             return
         assert self.tenants is not None
-        token = token_of(scope)
-        if token is None:
+        tokens = tokens_of(scope)
+        # A request naming two different tokens is as unauthorized as one naming a bad token.
+        if not tokens or len(set(tokens)) > 1 or not self.tenants.settings.accepts(tokens[0]):
             raise Unauthorized("unauthorized access", extra={"errorCode": 401})
-        if not self.tenants.settings.accepts(token):
-            raise Unauthorized("unauthorized access", extra={"errorCode": 401})
+        token = tokens[0]
         marker = _current.set(self.tenants.for_token(token))
         state: dict[str, Any] = scope.setdefault("state", {})
         state["fintesk_token"] = token

@@ -65,8 +65,13 @@ def test_huge_path_id_is_404(api: Api) -> None:
     assert_error(api.get("/deals/99999999999999999999999999"), 404)
 
 
-def test_huge_integer_reference_is_400(api: Api) -> None:
-    assert_error(api.post("/deals", json={"person_id": 10**30}), 400, "person_id")
+def test_huge_integer_reference_is_an_unknown_one(api: Api) -> None:
+    assert_error(api.post("/deals", json={"person_id": 10**30}), 404, "person_id")
+
+
+def test_integer_beyond_any_float_is_400(api: Api) -> None:
+    body = b'{"person_id": 1, "value": ' + b"9" * 400 + b"}"
+    assert_error(api.post("/deals", content=body, headers={"content-type": "application/json"}), 400, "too large")
 
 
 BAD_BODIES = [

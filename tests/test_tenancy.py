@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.settings import Settings, parse_tokens
-from mock_server.tenancy import token_of
+from mock_server.tenancy import tokens_of
 from tests.conftest import Api, assert_error
 
 
@@ -49,11 +49,21 @@ def test_swagger_ui_is_served(client: TestClient) -> None:
     assert "swagger" in response.text.lower()
 
 
-def test_token_of_reads_each_form() -> None:
-    assert token_of({"headers": [(b"x-api-token", b"h")], "query_string": b""}) == "h"
-    assert token_of({"headers": [(b"authorization", b"Bearer  b ")], "query_string": b""}) == "b"
-    assert token_of({"headers": [], "query_string": b"x=1&api_token=q"}) == "q"
-    assert token_of({"headers": [(b"authorization", b"Bearer ")], "query_string": b"api_token="}) is None
+def test_tokens_of_reads_each_form() -> None:
+    assert tokens_of({"headers": [(b"x-api-token", b"h")], "query_string": b""}) == ["h"]
+    assert tokens_of({"headers": [(b"authorization", b"Bearer  b ")], "query_string": b""}) == ["b"]
+    assert tokens_of({"headers": [], "query_string": b"x=1&api_token=q"}) == ["q"]
+    assert tokens_of({"headers": [(b"authorization", b"Bearer ")], "query_string": b"api_token="}) == []
+
+
+def test_two_different_tokens_are_401(client: TestClient) -> None:
+    response = client.get("/v1/deals", params={"api_token": "one"}, headers={"x-api-token": "two"})
+    assert_error(response, 401)
+
+
+def test_the_same_token_twice_is_accepted(client: TestClient) -> None:
+    response = client.get("/v1/currencies", params={"api_token": "same"}, headers={"x-api-token": "same"})
+    assert response.status_code == 200
 
 
 def test_parse_tokens_ignores_blanks() -> None:

@@ -247,7 +247,7 @@ class Deals(Collection):
         out["stage_order_nbr"] = stage.get("order_nbr", 0)
         currency = account.currencies.by_code(deal["currency"])
         probability = self._probability(deal, stage)
-        weighted = money.number(float(deal["value"]) * float(probability) / 100)
+        weighted = money.number(float(deal["value"]) * (float(probability) / 100))
         out["weighted_value"] = weighted
         out["weighted_value_currency"] = deal["currency"]
         out["value_formatted"] = currency.format(deal["value"])

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from mock_server.errors import Invalid
 
 
 def number(value: Any) -> int | float:
     """A JSON number for an amount: integral values stay integers, others are rounded to cents."""
     amount = round(float(value), 2)
+    if not math.isfinite(amount):
+        raise Invalid(f"The amount {str(value)[:40]} is too large: amounts must stay below 1e308.")
     return int(amount) if amount.is_integer() else amount
 
 
 def formatted(amount: float, symbol: str, decimals: int) -> str:
+    # Round first, so 1500.999 shows as a whole 1,501 and -0.001 does not become "-€0".
+    amount = round(float(amount), decimals)
     sign = "-" if amount < 0 else ""
     amount = abs(amount)
-    digits = 0 if float(amount).is_integer() else decimals
+    digits = 0 if amount.is_integer() else decimals
     return f"{sign}{symbol}{amount:,.{digits}f}"
 
 
