@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mock_server.domain import money
 from mock_server.domain.collection import Collection, Page, Record, paginate
 from mock_server.domain.related import Related, user_summary
+from mock_server.errors import NotFound
 
 if TYPE_CHECKING:
     from mock_server.domain.account import Account
@@ -70,6 +71,7 @@ class DealProducts(Collection):
             "last_edit": now,
         }
         line.update({key: body[key] for key in WRITABLE if key in body})
+        money.line_sum(line)  # an amount too large to sum is refused before anything is stored
         self.add(line)
         self._revalue(deal_id)
         return line
@@ -80,6 +82,7 @@ class DealProducts(Collection):
             self.account.products.require("product_id", body["product_id"])
         changes = {key: body[key] for key in WRITABLE if key in body and (key != "product_id" or body[key])}
         changes.update(last_edit=self.account.clock.stamp(), last_updated_by_user_id=self.account.user_id)
+        money.line_sum({**line, **changes})
         self.change(line, changes)
         self._revalue(deal_id)
         return line
@@ -94,7 +97,8 @@ class DealProducts(Collection):
         self.account.deals.get(deal_id)
         line = self.get(line_id)
         if line["deal_id"] != deal_id:
-            self.get(-1)  # a line of another deal is as unknown here as a missing one
+            # A line of another deal is as unknown here as a missing one.
+            raise NotFound(f"{self.label} with id {line_id} not found on deal {deal_id}.")
         return line
 
     def _revalue(self, deal_id: int) -> None:

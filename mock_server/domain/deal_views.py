@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,8 @@ def span(start: datetime, end: datetime) -> Record:
     years, months = divmod(max(months, 0), 12)
     anchor_month = start.month - 1 + months + years * 12
     anchor = start.replace(year=start.year + anchor_month // 12, month=anchor_month % 12 + 1, day=1)
-    anchor = anchor.replace(day=min(start.day, 28))
+    # The same day of the month as the start, or the month's last day when it is shorter (Jan 31 -> Feb 28).
+    anchor = anchor.replace(day=min(start.day, calendar.monthrange(anchor.year, anchor.month)[1]))
     rest = max(0, int((end - anchor).total_seconds())) if anchor <= end else 0
     days, rest = divmod(rest, 86400)
     hours, rest = divmod(rest, 3600)
