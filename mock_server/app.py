@@ -125,15 +125,9 @@ def render_http_error(
     return _error(status, message, extra)
 
 
-BODY_PATH = re.compile(r"^(?P<message>.*) - '(?P<path>[^']*)'$", re.DOTALL)
-
-
 def _problem_message(problem: ProblemException) -> str:
     detail = str(problem.detail or problem.title or "Invalid request").split("\n\nFailed validating")[0]
     if problem.status == 400:
-        match = BODY_PATH.match(detail)
-        if match:
-            return f"Invalid request: body field '{match['path']}': {match['message']}"
         return f"Invalid request: {detail}"
     if problem.status == 415:
         return f"Unsupported media type: {detail} Send the body as application/json."

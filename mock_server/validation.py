@@ -13,6 +13,7 @@ from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
+from jsonschema.exceptions import best_match
 from starlette.types import Scope
 
 
@@ -78,6 +79,28 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             return json.loads(text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_bounded_int)
         except ValueError as error:
             raise BadRequestProblem(detail=f"the request body is not valid JSON: {error}.") from None
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        if not self._nullable and body is None:
+            raise BadRequestProblem(detail="the request body must not be empty.")
+        try:
+            self._validator.validate(body)
+        except ValidationError as error:
+            raise BadRequestProblem(detail=describe(error)) from None
+        return None
+
+
+def describe(error: ValidationError) -> str:
+    """A message that names the field and what would be accepted, also for `anyOf` alternatives."""
+    where = ".".join(str(part) for part in error.absolute_path)
+    prefix = f"body field '{where}'" if where else "body"
+    if error.validator == "anyOf" and error.context:
+        missing = [str(sub.message).split("'")[1] for sub in error.context if sub.validator == "required"]
+        if len(missing) == len(error.context):
+            return f"{prefix}: give at least one of {', '.join(f'`{name}`' for name in missing)}."
+        best = best_match(error.context)
+        return f"{prefix}: {best.message}"
+    return f"{prefix}: {error.message}"
 
 
 VALIDATORS = {

@@ -148,3 +148,11 @@ def test_empty_comma_list_items_are_ignored(api: Api) -> None:
     first = all_activities[0]["id"]
     remaining = api.data("GET", "/deals/2/activities", params={"exclude": f"{first},"})
     assert [activity["id"] for activity in remaining] == [activity["id"] for activity in all_activities[1:]]
+
+
+def test_missing_person_and_organization_names_both(api: Api) -> None:
+    assert_error(api.post("/deals", json={"name": "Orphan"}), 400, "`person_id`", "`org_id`")
+
+
+def test_enum_field_without_options_names_options(api: Api) -> None:
+    assert_error(api.post("/dealFields", json={"name": "Size", "field_type": "enum"}), 400, "options")
