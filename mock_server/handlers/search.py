@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 
-from mock_server.errors import NotImplementedYet
+from mock_server import envelope
+from mock_server.domain import search
+from mock_server.tenancy import current_account
 
 
-async def search_deals(**_: Any) -> Response:
-    raise NotImplementedYet("searchDeals is not served by this version of the mock yet.")
+async def search_deals(
+    term: str,
+    fields: list[str] | None = None,
+    exact_match: bool = False,
+    person_id: int | None = None,
+    organization_id: int | None = None,
+    status: str = "all_not_deleted",
+    start: int = 0,
+    limit: int = 100,
+) -> Response:
+    result = search.search_deals(
+        current_account(),
+        search.Matcher(term, exact_match),
+        fields=fields,
+        person_id=person_id,
+        organization_id=organization_id,
+        status=status,
+        start=start,
+        limit=limit,
+    )
+    return envelope.one({"items": result.items}, additional={"pagination": result.pagination()})
 
 
-async def search_item(**_: Any) -> Response:
-    raise NotImplementedYet("searchItem is not served by this version of the mock yet.")
+async def search_item(
+    term: str,
+    item_types: list[str] | None = None,
+    fields: list[str] | None = None,
+    search_for_related_items: bool = False,
+    exact_match: bool = False,
+    include_fields: list[str] | None = None,
+    start: int = 0,
+    limit: int = 100,
+) -> Response:
+    # `include_fields` is accepted: the optional fields it names are not part of the spec's search item shapes.
+    result = search.search_items(
+        current_account(),
+        search.Matcher(term, exact_match),
+        item_types=item_types,
+        fields=fields,
+        related=search_for_related_items,
+        start=start,
+        limit=limit,
+    )
+    return envelope.one(result.data(), additional={"pagination": result.page.pagination()})

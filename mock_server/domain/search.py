@@ -1,0 +1,387 @@
+"""Search over deals, persons, organizations and products: term matching, scoring, ranking and search items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from collections.abc import Collection as Container
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mock_server.domain.collection import Page, Record
+from mock_server.domain.fields import SEARCHABLE_TYPES
+from mock_server.errors import Invalid
+
+if TYPE_CHECKING:
+    from mock_server.domain.account import Account
+
+EXACT, PREFIX, SUBSTRING = 1.0, 0.6, 0.3
+ITEM_TYPES = ("deal", "person", "organization", "product")
+# The `fields` values that apply to each item type (the reference's "relevant for each item type"); the deal's
+# `title` is its name. `organization_name`, `person_name` and `description` belong to item types the mock has not.
+TYPE_FIELDS: dict[str, frozenset[str]] = {
+    "deal": frozenset({"title", "notes", "custom_fields"}),
+    "person": frozenset({"name", "email", "phone", "notes", "custom_fields"}),
+    "organization": frozenset({"name", "address", "notes", "custom_fields"}),
+    "product": frozenset({"name", "code", "custom_fields"}),
+}
+RELATED_LIMIT = 100
+PHONE_CHARACTERS = frozenset("0123456789 +-().")
+
+
+class Matcher:
+    """One search term, casefolded once, scored against values: exact 1.0, prefix 0.6, substring 0.3, else 0."""
+
+    def __init__(self, term: str, exact_match: bool = False) -> None:
+        stripped = term.strip()
+        if len(stripped) < (1 if exact_match else 2):
+            raise Invalid(
+                f"Search term `term` must be at least 2 characters long (1 with `exact_match`), not {term!r}."
+            )
+        self.needle = stripped.casefold()
+        self.exact = exact_match
+        # A term that looks like a phone number also matches phones written with other spacing or punctuation.
+        digits = "".join(char for char in stripped if char.isdigit())
+        self.digits = digits if digits and set(stripped) <= PHONE_CHARACTERS else ""
+
+    def score(self, value: object) -> float:
+        if value is None:
+            return 0.0
+        text = (value if isinstance(value, str) else str(value)).casefold()
+        if text == self.needle:
+            return EXACT
+        if self.exact:
+            return 0.0
+        if text.startswith(self.needle):
+            return PREFIX
+        return SUBSTRING if self.needle in text else 0.0
+
+    def phone_score(self, value: str) -> float:
+        score = self.score(value)
+        if score or not self.digits:
+            return score
+        return self.score_digits("".join(char for char in value if char.isdigit()))
+
+    def score_digits(self, digits: str) -> float:
+        if digits == self.digits:
+            return EXACT
+        if self.exact:
+            return 0.0
+        if digits.startswith(self.digits):
+            return PREFIX
+        return SUBSTRING if self.digits in digits else 0.0
+
+    def best(self, values: Iterable[object]) -> float:
+        return max((self.score(value) for value in values), default=0.0)
+
+
+@dataclass
+class Hit:
+    """A found record before rendering: its kind, raw score (the sum over matched fields) and matching texts."""
+
+    kind: str
+    record: Record
+    total: float
+    custom_fields: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def result_score(self) -> float:
+        # Monotonic in the sum, so ranking by it equals ranking by the sum, and always within (0, 1).
+        return round(self.total / (self.total + 1), 6)
+
+    def sort_key(self) -> tuple[float, int, int]:
+        return -self.total, ITEM_TYPES.index(self.kind), self.record["id"]
+
+
+@dataclass
+class NoteMatches:
+    score: float = 0.0
+    contents: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ItemSearchResult:
+    page: Page
+    related_items: list[Record] | None
+
+    def data(self) -> Record:
+        data: Record = {"items": self.page.items}
+        if self.related_items is not None:
+            data["related_items"] = self.related_items
+        return data
+
+
+# --- searchDeals and searchItem ---------------------------------------------------------------------------------
+
+
+def search_deals(
+    account: Account,
+    matcher: Matcher,
+    *,
+    fields: Container[str] | None = None,
+    person_id: int | None = None,
+    organization_id: int | None = None,
+    status: str = "all_not_deleted",
+    start: int = 0,
+    limit: int = 100,
+) -> Page:
+    """Deals whose name, notes or searchable custom fields match, best first; only the page is rendered."""
+    if person_id is not None:
+        account.persons.require("person_id", person_id)
+    if organization_id is not None:
+        account.organizations.require("organization_id", organization_id)
+    deals = [
+        deal
+        for deal in account.deals.query(status=status)
+        if (person_id is None or deal["person_id"] == person_id)
+        and (organization_id is None or deal["org_id"] == organization_id)
+    ]
+    hits = sorted(deal_hits(account, matcher, deals, searched(fields, "deal")), key=Hit.sort_key)
+    return _page(account, hits, start, limit)
+
+
+def search_items(
+    account: Account,
+    matcher: Matcher,
+    *,
+    item_types: Iterable[str] | None = None,
+    fields: Container[str] | None = None,
+    related: bool = False,
+    start: int = 0,
+    limit: int = 100,
+) -> ItemSearchResult:
+    """Matching records of the asked item types, best first; item types the mock does not keep find nothing."""
+    asked = set(item_types or ITEM_TYPES)  # an empty list, like an absent one, means every type
+    hits: list[Hit] = []
+    for kind in (kind for kind in ITEM_TYPES if kind in asked):
+        wanted = searched(fields, kind)
+        if wanted:
+            hits.extend(FINDERS[kind](account, matcher, wanted))
+    hits.sort(key=Hit.sort_key)
+    page = _page(account, hits, start, limit)
+    return ItemSearchResult(page, related_items(account, hits[start : start + limit]) if related else None)
+
+
+def searched(fields: Container[str] | None, kind: str) -> frozenset[str]:
+    """The fields of this item type to search: all of them, or those of the asked ones that apply to it."""
+    applicable = TYPE_FIELDS[kind]
+    return frozenset(name for name in applicable if name in fields) if fields else applicable
+
+
+def _page(account: Account, hits: list[Hit], start: int, limit: int) -> Page:
+    """Render only the requested slice: a broad term over a large account must not render every hit."""
+    return Page([render_hit(account, hit) for hit in hits[start : start + limit]], start, limit, len(hits))
+
+
+# --- finding ----------------------------------------------------------------------------------------------------
+
+
+def deal_hits(account: Account, matcher: Matcher, deals: Iterable[Record], fields: frozenset[str]) -> list[Hit]:
+    keys = searchable_custom_keys(account) if "custom_fields" in fields else []
+    notes = note_matches(account, matcher, "deal_id") if "notes" in fields else {}
+    by_name = "title" in fields
+    hits = []
+    for deal in deals:
+        total = matcher.score(deal["name"]) if by_name else 0.0
+        custom = []
+        for key in keys:
+            score = matcher.score(deal.get(key))
+            if score:
+                total += score
+                custom.append(str(deal[key]))
+        note = notes.get(deal["id"])
+        if note is not None:
+            total += note.score
+        if total:
+            hits.append(Hit("deal", deal, total, custom, note.contents if note else []))
+    return hits
+
+
+def person_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
+    notes = note_matches(account, matcher, "person_id") if "notes" in fields else {}
+    hits = []
+    for person in account.persons.active():
+        total = matcher.score(person["name"]) if "name" in fields else 0.0
+        if "email" in fields:
+            total += matcher.best(entry["value"] for entry in person["email"] or ())
+        if "phone" in fields:
+            total += max((matcher.phone_score(entry["value"]) for entry in person["phone"] or ()), default=0.0)
+        note = notes.get(person["id"])
+        if note is not None:
+            total += note.score
+        if total:
+            hits.append(Hit("person", person, total, notes=note.contents if note else []))
+    return hits
+
+
+def organization_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
+    notes = note_matches(account, matcher, "org_id") if "notes" in fields else {}
+    hits = []
+    for org in account.organizations.active():
+        total = matcher.score(org["name"]) if "name" in fields else 0.0
+        if "address" in fields:
+            total += matcher.score(org["address"])
+        note = notes.get(org["id"])
+        if note is not None:
+            total += note.score
+        if total:
+            hits.append(Hit("organization", org, total, notes=note.contents if note else []))
+    return hits
+
+
+def product_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
+    hits = []
+    for product in account.products.active():
+        total = matcher.score(product["name"]) if "name" in fields else 0.0
+        if "code" in fields:
+            total += matcher.score(product.get("code"))
+        if total:
+            hits.append(Hit("product", product, total))
+    return hits
+
+
+def _deal_finder(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
+    return deal_hits(account, matcher, account.deals.query(), fields)
+
+
+Finder = Callable[["Account", Matcher, frozenset[str]], list[Hit]]
+FINDERS: dict[str, Finder] = {
+    "deal": _deal_finder,
+    "person": person_hits,
+    "organization": organization_hits,
+    "product": product_hits,
+}
+
+
+def searchable_custom_keys(account: Account) -> list[str]:
+    return [field["key"] for field in account.deal_fields.custom() if field["field_type"] in SEARCHABLE_TYPES]
+
+
+def note_matches(account: Account, matcher: Matcher, link: str) -> dict[int, NoteMatches]:
+    """One pass over the notes: per linked record, the best note score and the matching notes in note order."""
+    matches: dict[int, NoteMatches] = {}
+    for note in account.notes.active():
+        owner_id = note.get(link)
+        if owner_id is None:
+            continue
+        score = matcher.score(note["content"])
+        if score:
+            found = matches.setdefault(owner_id, NoteMatches())
+            found.score = max(found.score, score)
+            found.contents.append(note["content"])
+    return matches
+
+
+# --- related items ----------------------------------------------------------------------------------------------
+
+
+def related_items(account: Account, hits: Iterable[Hit]) -> list[Record]:
+    """Newest deals of each found person and organization and newest persons of each found organization, once each.
+
+    A related item carries the score of the found item that brought it in, so the list stays best first.
+    """
+    seen: set[tuple[str, int]] = set()
+    related: list[Record] = []
+    for hit in hits:
+        for kind, record in _related_of(account, hit):
+            if (kind, record["id"]) not in seen:
+                seen.add((kind, record["id"]))
+                related.append(render_hit(account, Hit(kind, record, hit.total)))
+    return related
+
+
+def _related_of(account: Account, hit: Hit) -> list[tuple[str, Record]]:
+    link = {"person": "person_id", "organization": "org_id"}.get(hit.kind)
+    if link is None:
+        return []
+    found: list[tuple[str, Record]] = [("deal", deal) for deal in _newest(account.deals.where(link, hit.record["id"]))]
+    if hit.kind == "organization":
+        found += [("person", person) for person in _newest(account.persons.where("org_id", hit.record["id"]))]
+    return found
+
+
+def _newest(records: list[Record]) -> list[Record]:
+    newest_first = sorted(records, key=lambda record: (record.get("add_time") or "", record["id"]), reverse=True)
+    return newest_first[:RELATED_LIMIT]
+
+
+# --- rendering --------------------------------------------------------------------------------------------------
+
+
+def render_hit(account: Account, hit: Hit) -> Record:
+    return {"result_score": hit.result_score, "item": RENDERERS[hit.kind](account, hit)}
+
+
+def render_deal(account: Account, hit: Hit) -> Record:
+    deal = hit.record
+    stage = account.stages.find_any(deal["stage_id"]) or {}
+    person = account.persons.find_any(deal["person_id"]) if deal["person_id"] is not None else None
+    org = account.organizations.find_any(deal["org_id"]) if deal["org_id"] is not None else None
+    return {
+        "id": deal["id"],
+        "type": "deal",
+        "name": deal["name"],
+        "value": deal["value"],
+        "currency": deal["currency"],
+        "status": deal["status"],
+        "owner": {"id": deal["user_id"]},
+        "stage": {"id": deal["stage_id"], "name": stage.get("name", "")},
+        "person": {"id": person["id"], "name": person["name"]} if person else None,
+        "organization": _organization(org),
+        "custom_fields": list(hit.custom_fields),
+        "notes": list(hit.notes),
+    }
+
+
+def render_person(account: Account, hit: Hit) -> Record:
+    person = hit.record
+    org = account.organizations.find_any(person["org_id"]) if person.get("org_id") is not None else None
+    return {
+        "id": person["id"],
+        "type": "person",
+        "name": person["name"],
+        "phones": [entry["value"] for entry in person["phone"] or ()],
+        "emails": [entry["value"] for entry in person["email"] or ()],
+        "owner": {"id": person["owner_id"]},
+        "organization": _organization(org),
+        "custom_fields": list(hit.custom_fields),
+        "notes": list(hit.notes),
+    }
+
+
+def render_organization(_account: Account, hit: Hit) -> Record:
+    org = hit.record
+    return {
+        "id": org["id"],
+        "type": "organization",
+        "name": org["name"],
+        "address": org["address"],
+        "owner": {"id": org["owner_id"]},
+        "custom_fields": list(hit.custom_fields),
+        "notes": list(hit.notes),
+    }
+
+
+def render_product(_account: Account, hit: Hit) -> Record:
+    product = hit.record
+    return {
+        "id": product["id"],
+        "type": "product",
+        "name": product["name"],
+        "code": product.get("code"),
+        "owner": {"id": product["owner_id"]},
+        "custom_fields": list(hit.custom_fields),
+    }
+
+
+def _organization(org: Record | None) -> Record | None:
+    return {"id": org["id"], "name": org["name"], "address": org["address"]} if org else None
+
+
+Renderer = Callable[["Account", Hit], Record]
+RENDERERS: dict[str, Renderer] = {
+    "deal": render_deal,
+    "person": render_person,
+    "organization": render_organization,
+    "product": render_product,
+}
