@@ -217,6 +217,11 @@ class Deals(Collection):
             and (user_id is None or deal["user_id"] == user_id)
         ]
 
+    def weighted_value(self, deal: Record, stage: Record | None = None) -> int | float:
+        """Value × probability %; dividing first keeps a value near the float limit finite."""
+        stage = stage if stage is not None else self.account.stages.find_any(deal["stage_id"]) or {}
+        return money.number(float(deal["value"]) * (self._probability(deal, stage) / 100))
+
     def _probability(self, deal: Record, stage: Record) -> float:
         """The deal's own probability, else its stage's; pipelines that do not use probabilities count 100%."""
         if deal["probability"] is not None:
@@ -246,8 +251,7 @@ class Deals(Collection):
         stage = account.stages.find_any(deal["stage_id"]) or {}
         out["stage_order_nbr"] = stage.get("order_nbr", 0)
         currency = account.currencies.by_code(deal["currency"])
-        probability = self._probability(deal, stage)
-        weighted = money.number(float(deal["value"]) * (float(probability) / 100))
+        weighted = self.weighted_value(deal, stage)
         out["weighted_value"] = weighted
         out["weighted_value_currency"] = deal["currency"]
         out["value_formatted"] = currency.format(deal["value"])

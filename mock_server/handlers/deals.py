@@ -77,4 +77,5 @@ async def get_deal_persons(id: int, start: int = 0, limit: int = 100) -> Respons
     for person in result.items:
         related.add("user", person["owner_id"]["value"])
         related.add("person", person["id"])
+        related.add("organization", person["org_id"]["value"] if person["org_id"] else None)
     return envelope.page(result, related=related.build())
