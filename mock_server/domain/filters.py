@@ -1,4 +1,4 @@
-"""Saved filters: storage, the type they apply to, and the field references in their conditions."""
+"""Saved filters: storage, the type they apply to, checking their conditions, and applying them to lists."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import copy
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from mock_server.domain import filtering
 from mock_server.domain.collection import Collection, Record
-from mock_server.errors import Invalid, MissingReference, NotImplementedYet
+from mock_server.errors import Invalid
 
 if TYPE_CHECKING:
     from mock_server.domain.account import Account
@@ -27,7 +28,7 @@ class Filters(Collection):
         return [record for record in self.active() if filter_type is None or record["type"] == filter_type]
 
     def create(self, body: dict[str, Any]) -> Record:
-        self._check_conditions(body["conditions"])
+        self._check_conditions(body["type"], body["conditions"])
         now = self.account.clock.stamp()
         return self.add(
             {
@@ -44,7 +45,7 @@ class Filters(Collection):
 
     def modify(self, filter_id: int, body: dict[str, Any]) -> Record:
         record = self.get(filter_id)
-        self._check_conditions(body["conditions"])
+        self._check_conditions(record["type"], body["conditions"])
         changes = {"conditions": body["conditions"], "update_time": self.account.clock.stamp()}
         if body.get("name"):
             changes["name"] = body["name"]
@@ -61,32 +62,49 @@ class Filters(Collection):
         return record
 
     def apply(self, filter_id: int, filter_type: str, records: list[Record]) -> list[Record]:
-        """The records of a list that match a saved filter."""
-        self.for_list(filter_id, filter_type)
-        raise NotImplementedYet("Evaluating saved filters (filter_id) is not served by this version of the mock yet.")
+        """The records of a list that match a saved filter, in their order; the filter is compiled once per call."""
+        record = self.for_list(filter_id, filter_type)
+        object_name = OBJECT_FOR_TYPE[filter_type]
+        fields = self._fields_of(object_name)
+        if fields is None:
+            raise Invalid(f"Filters of type '{filter_type}' cannot be applied to a list in this mock.")
+        # A field deleted since the filter was saved still names its key, which no record holds any more.
+        matches = filtering.compile_filter(
+            record["conditions"],
+            object_name=object_name,
+            find_field=fields.find_any,
+            today=self.account.clock.today(),
+            getters=self._derived(object_name),
+            stored=True,
+        )
+        return [item for item in records if matches(item)]
 
-    def _check_conditions(self, conditions: dict[str, Any]) -> None:
-        count = 0
-        for group in conditions.get("conditions", []):
-            for condition in group.get("conditions", []):
-                count += 1
-                fields = self._fields_of(condition["object"])
-                if fields is not None and fields.find(_as_id(condition["field_id"])) is None:
-                    raise MissingReference("field_id", condition["field_id"])
-        if count > 16:
-            raise Invalid(f"A filter takes at most 16 conditions; these conditions have {count}.")
+    def _check_conditions(self, filter_type: str, conditions: dict[str, Any]) -> None:
+        object_name = OBJECT_FOR_TYPE[filter_type]
+        fields = self._fields_of(object_name)
+        if fields is None:
+            # Persons, organizations and products have no fields or lists here: such filters are kept, never applied.
+            filtering.condition_groups(conditions, object_name)
+            return
+        filtering.compile_filter(
+            conditions, object_name=object_name, find_field=fields.find, today=self.account.clock.today()
+        )
 
     def _fields_of(self, object_name: str) -> Fields | None:
         return {"deal": self.account.deal_fields, "activity": self.account.activity_fields}.get(object_name)
+
+    def _derived(self, object_name: str) -> dict[str, filtering.Getter]:
+        """Readers of the deal fields that are computed on read rather than stored."""
+        if object_name != "deal":
+            return {}
+        activities, lines = self.account.activities, self.account.deal_products
+        return {
+            "next_activity_date": lambda deal: activities.deal_activity_fields(deal["id"])["next_activity_date"],
+            "last_activity_date": lambda deal: activities.deal_activity_fields(deal["id"])["last_activity_date"],
+            "products_count": lambda deal: len(lines.where("deal_id", deal["id"])),
+        }
 
     def render(self, record: Record, *, details: bool = False) -> Record:
         if details:
             return copy.deepcopy(record)
         return {key: record[key] for key in LIST_KEYS}
-
-
-def _as_id(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1

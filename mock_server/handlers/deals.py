@@ -25,6 +25,8 @@ async def get_deals(
     account = current_account()
     if owned_by_you:
         user_id = account.user_id
+    if filter_id is not None:
+        user_id = None  # the spec: user_id is ignored when a filter is given
     deals = account.deals.query(status=status, user_id=user_id, stage_id=stage_id)
     if filter_id is not None:
         deals = account.filters.apply(filter_id, "deals", deals)

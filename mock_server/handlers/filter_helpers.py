@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 
-from mock_server.errors import NotImplementedYet
+from mock_server import envelope
+from mock_server.domain import filtering
 
 
-async def get_filter_helpers(**_: Any) -> Response:
-    raise NotImplementedYet("getFilterHelpers is not served by this version of the mock yet.")
+async def get_filter_helpers() -> Response:
+    # The same for every tenant: read from the tables the filter evaluator itself uses.
+    return envelope.one(filtering.helpers())
