@@ -1,0 +1,137 @@
+"""The in-process harness: the same checks as `fintesk-mock check`, run against an ASGI app without a network."""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.core.failures import FailureGroup
+
+import contract_tests.checks  # noqa: F401  (registers the Fintesk checks)
+
+CONFIG_PATH = Path(__file__).with_name("schemathesis.toml")
+# Checks that only make sense with a history of calls, run by the stateful part.
+STATEFUL_ONLY = {"use_after_free", "ensure_resource_availability"}
+# Checks for server behaviour outside the spec's operations, or for other users' data (needs two auths).
+NOT_APPLICABLE = {"unsupported_method", "missing_required_header", "object_level_authorization"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    operation: str
+    check: str
+    message: str
+
+
+@dataclass
+class Report:
+    requests: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> set[str]:
+        return {finding.check for finding in self.findings}
+
+    def failures_of(self, check: str) -> list[Finding]:
+        return [finding for finding in self.findings if finding.check == check]
+
+
+def check_names() -> list[str]:
+    load_all_checks()
+    return [name for name in CHECKS.get_all_names() if name not in NOT_APPLICABLE]
+
+
+def load_schema(app: Any, token: str) -> Any:
+    settings = tomllib.loads(CONFIG_PATH.read_text(encoding="utf-8"))
+    # Naming the token's scheme tells Schemathesis the auth is given, so it generates no other credentials.
+    settings["auth"] = {"openapi": {"api_key_header": {"api_key": token}}}
+    config = schemathesis.Config.from_dict(settings)
+    # The app serves the very document in spec/; loading it from the app also routes every call into the app.
+    return schemathesis.openapi.from_asgi("/v1/openapi.json", app, config=config)
+
+
+class Harness:
+    """Runs generated requests for chosen operations against `app` and records which checks fail."""
+
+    def __init__(self, app: Any, token: str, checks: Iterable[str] | None = None) -> None:
+        self.schema = load_schema(app, token)
+        self.headers = {"x-api-token": token}
+        names = list(checks) if checks is not None else check_names()
+        self.checks = [(name, CHECKS.get_by_names([name])[0]) for name in names]
+
+    def validate(self, report: Report, case: Any, response: Any, recorder: Any = None) -> None:
+        report.requests[case.operation.label] += 1
+        for name, check in self.checks:
+            try:
+                case.validate_response(response, checks=[check], headers=self.headers, recorder=recorder)
+            except FailureGroup as group:
+                for failure in group.exceptions:
+                    report.findings.append(Finding(case.operation.label, name, str(failure).strip()[:500]))
+
+    def run(self, operation_ids: Sequence[str] | None = None, *, max_examples: int = 10, seed: int = 0) -> Report:
+        """Each operation on its own: examples and generated cases, positive and negative."""
+        report = Report()
+        for result in self.schema.get_all_operations():
+            operation = result.ok()
+            if operation_ids is not None and operation.definition.raw.get("operationId") not in operation_ids:
+                continue
+            self._run_operation(report, operation, max_examples, seed)
+        return report
+
+    def _run_operation(self, report: Report, operation: Any, max_examples: int, seed: int) -> None:
+        @hypothesis.given(case=operation.as_strategy())
+        @hypothesis.settings(
+            max_examples=max_examples,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+            derandomize=True,
+        )
+        @hypothesis.seed(seed)
+        def exercise(case: Any) -> None:
+            self.validate(report, case, case.call(headers=self.headers))
+
+        exercise()
+
+    def call(self, operation_id: str, **parts: Any) -> Report:
+        """One request built by hand (path_parameters, query, body), checked like the generated ones."""
+        report = Report()
+        case = self.schema.find_operation_by_id(operation_id).Case(**parts)
+        self.validate(report, case, case.call(headers=self.headers))
+        return report
+
+    def run_stateful(
+        self, operation_ids: Sequence[str] | None = None, *, max_examples: int = 20, steps: int = 8
+    ) -> Report:
+        """Chains of calls along the spec's links: create, read, update, list, delete."""
+        report = Report()
+        harness = self
+        schema = self.schema if operation_ids is None else self.schema.include(operation_id=list(operation_ids))
+
+        class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+            def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+                return {"headers": harness.headers}
+
+            def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+                harness.validate(report, case, response, recorder=getattr(self, "recorder", None))
+
+        Workflow.run(
+            settings=hypothesis.settings(
+                max_examples=max_examples,
+                stateful_step_count=steps,
+                database=None,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+            )
+        )
+        return report

@@ -1,0 +1,67 @@
+"""Bugs planted in the mock, so tests can show the contract harness catches each one."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Rewrite = Callable[[dict[str, Any]], None]
+
+
+class RewriteJSON:
+    """Wraps an ASGI app and rewrites the JSON body of successful responses whose path matches."""
+
+    def __init__(self, app: ASGIApp, method: str, path: str, rewrite: Rewrite) -> None:
+        self.app = app
+        self.method = method
+        self.path = re.compile(path)
+        self.rewrite = rewrite
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != self.method or not self.path.fullmatch(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await send_rewritten()
+
+        async def send_rewritten() -> None:
+            body = b"".join(chunks)
+            if 200 <= start["status"] < 300:
+                document = json.loads(body)
+                self.rewrite(document)
+                body = json.dumps(document).encode()
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, capture)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+
+def wrong_type(document: dict[str, Any]) -> None:
+    document["data"]["value"] = str(document["data"]["value"])
+
+
+def dropped_field(document: dict[str, Any]) -> None:
+    for deal in document["data"]:
+        deal.pop("name", None)
+
+
+def broken_pagination(document: dict[str, Any]) -> None:
+    pagination = document["additional_data"]["pagination"]
+    pagination["more_items_in_collection"] = not pagination["more_items_in_collection"]

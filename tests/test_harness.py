@@ -1,0 +1,130 @@
+"""The contract harness has teeth: it passes the clean mock and names the check that catches each planted bug."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from contract_tests.harness import Harness
+from mock_server.app import create_app
+from mock_server.domain.collection import Collection, Record
+from mock_server.domain.deals import Deals
+from mock_server.settings import Settings
+from mock_server.tenancy import Tenants
+from tests.planted import RewriteJSON, broken_pagination, dropped_field, wrong_type
+
+TOKEN = "harness-token"
+OTHER = "harness-other-token"
+
+
+def mock_app() -> Any:
+    return create_app(Settings(tokens=frozenset({TOKEN, OTHER})))
+
+
+@pytest.fixture
+def other_token(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("FINTESK_CHECK_OTHER_TOKEN", OTHER)
+    yield OTHER
+
+
+def test_clean_mock_passes_every_check_on_every_operation(other_token: str) -> None:
+    report = Harness(mock_app(), TOKEN).run(max_examples=15)
+    assert sum(report.requests.values()) > 300
+    assert report.findings == []
+
+
+def test_clean_mock_passes_the_stateful_run(other_token: str) -> None:
+    report = Harness(mock_app(), TOKEN).run_stateful(max_examples=25)
+    assert report.requests["POST /deals"] > 0
+    assert report.findings == []
+
+
+def test_wrong_type_in_a_field_fails_response_schema_conformance() -> None:
+    app = RewriteJSON(mock_app(), "GET", r"/v1/deals/\d+", wrong_type)
+    report = Harness(app, TOKEN).run(["getDeal"], max_examples=10)
+    assert "response_schema_conformance" in report.failed_checks
+
+
+def test_dropped_required_field_fails_response_schema_conformance() -> None:
+    app = RewriteJSON(mock_app(), "GET", r"/v1/deals", dropped_field)
+    report = Harness(app, TOKEN).run(["getDeals"], max_examples=5)
+    assert "response_schema_conformance" in report.failed_checks
+
+
+def test_broken_pagination_flag_fails_fintesk_pagination() -> None:
+    app = RewriteJSON(mock_app(), "GET", r"/v1/deals", broken_pagination)
+    report = Harness(app, TOKEN).run(["getDeals"], max_examples=5)
+    assert "fintesk_pagination" in report.failed_checks
+
+
+def test_200_for_an_unknown_id_fails_fintesk_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Deals.get
+
+    def get_or_any(self: Deals, deal_id: int) -> Record:
+        return self.find(deal_id) or original(self, 1)
+
+    monkeypatch.setattr(Deals, "get", get_or_any)
+    report = Harness(mock_app(), TOKEN).run(["getDeal"], max_examples=10)
+    assert "fintesk_identity" in report.failed_checks
+
+
+def test_update_that_ignores_a_field_fails_fintesk_read_after_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Deals.modify
+
+    def modify_without_name(self: Deals, deal_id: int, body: dict[str, Any]) -> Record:
+        return original(self, deal_id, {key: value for key, value in body.items() if key != "name"})
+
+    monkeypatch.setattr(Deals, "modify", modify_without_name)
+    report = Harness(mock_app(), TOKEN).call("updateDeal", path_parameters={"id": 1}, body={"name": "Renamed"})
+    assert report.failed_checks == {"fintesk_read_after_write"}
+
+
+def test_clean_update_passes_fintesk_read_after_write() -> None:
+    report = Harness(mock_app(), TOKEN).call("updateDeal", path_parameters={"id": 1}, body={"name": "Renamed"})
+    assert report.requests["PUT /deals/{id}"] == 1
+    assert report.findings == []
+
+
+def find_even_deleted(self: Collection, record_id: int) -> Record | None:
+    return self._records.get(record_id)
+
+
+def test_read_after_delete_that_succeeds_fails_use_after_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Collection, "find", find_even_deleted)
+    lifecycle = ["addDealField", "getDealField", "updateDealField", "deleteDealField"]
+    report = Harness(mock_app(), TOKEN).run_stateful(lifecycle, max_examples=30)
+    assert "use_after_free" in report.failed_checks
+
+
+def test_read_after_bulk_delete_that_succeeds_fails_fintesk_deleted_stay_deleted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Collection, "find", find_even_deleted)
+    report = Harness(mock_app(), TOKEN).run(["deleteDeals"], max_examples=10)
+    assert "fintesk_deleted_stay_deleted" in report.failed_checks
+
+
+def test_server_error_on_some_input_fails_not_a_server_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Deals.query
+
+    def crash_on_stage(self: Deals, **kwargs: Any) -> list[Record]:
+        if kwargs.get("stage_id") is not None:
+            raise RuntimeError("planted crash")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(Deals, "query", crash_on_stage)
+    report = Harness(mock_app(), TOKEN).run(["getDeals"], max_examples=15)
+    assert "not_a_server_error" in report.failed_checks
+
+
+def test_tenant_leak_fails_fintesk_tenant_isolation(monkeypatch: pytest.MonkeyPatch, other_token: str) -> None:
+    original = Tenants.for_token
+
+    def one_account_for_all(self: Tenants, token: str) -> Any:
+        return original(self, TOKEN)
+
+    monkeypatch.setattr(Tenants, "for_token", one_account_for_all)
+    report = Harness(mock_app(), TOKEN).run(["addDeal"], max_examples=10)
+    assert "fintesk_tenant_isolation" in report.failed_checks
