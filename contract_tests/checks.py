@@ -82,7 +82,7 @@ def _body(response: Response) -> Any:
 
 
 @schemathesis.check
-def fintesk_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def fintesk_envelope(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """`success` is true exactly on 2xx, and error bodies have the Fintesk error shape."""
     body = _body(response)
     if not isinstance(body, dict):
@@ -115,7 +115,7 @@ def _items(data: Any) -> list[Any] | None:
 
 
 @schemathesis.check
-def fintesk_pagination(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def fintesk_pagination(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """`more_items_in_collection` and `next_start` agree, a page holds at most `limit` items, `start` echoes."""
     body = _body(response)
     if not (200 <= response.status_code < 300) or not isinstance(body, dict):
@@ -150,7 +150,7 @@ def _referenced(item: dict[str, Any]) -> Iterator[tuple[str, str, int]]:
 
 
 @schemathesis.check
-def fintesk_related_objects(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def fintesk_related_objects(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Every user, person, organization, deal, stage and pipeline id in `data` is in `related_objects`."""
     body = _body(response)
     if not (200 <= response.status_code < 300) or not isinstance(body, dict):
@@ -172,7 +172,7 @@ def fintesk_related_objects(ctx: CheckContext, response: Response, case: Case) -
 
 
 @schemathesis.check
-def fintesk_rate_limit_headers(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def fintesk_rate_limit_headers(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Rate-limit headers, when present, are integers and `remaining <= limit`."""
     values: dict[str, int] = {}
     for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-daily-requests-left"):
@@ -191,7 +191,7 @@ def fintesk_rate_limit_headers(ctx: CheckContext, response: Response, case: Case
 
 
 @schemathesis.check
-def fintesk_read_after_write(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def fintesk_read_after_write(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """An add or update takes over the fields it was given, and a following read returns the same record."""
     operation_id = case.operation.definition.raw.get("operationId")
     body = _body(response)
@@ -215,7 +215,9 @@ def fintesk_read_after_write(ctx: CheckContext, response: Response, case: Case) 
     return None
 
 
-def _read_back(case: Case, response: Response, operation_id: str, written: dict[str, Any]) -> dict[str, Any] | None:
+def _read_back(
+    case: Case[Any], response: Response, operation_id: str, written: dict[str, Any]
+) -> dict[str, Any] | None:
     read_id, mode = READS[operation_id]
     operation = case.operation.schema.find_operation_by_id(read_id)
     if mode == "id":
@@ -237,7 +239,7 @@ def _read_back(case: Case, response: Response, operation_id: str, written: dict[
 
 def _auth_headers(response: Response) -> dict[str, str]:
     sent = response.request.headers
-    return {name: sent[name] for name in ("x-api-token", "Authorization") if name in sent}
+    return {name: str(sent[name]) for name in ("x-api-token", "Authorization") if name in sent}
 
 
 def _auth_query(response: Response) -> dict[str, str]:
@@ -246,7 +248,7 @@ def _auth_query(response: Response) -> dict[str, str]:
 
 
 @schemathesis.check
-def fintesk_identity(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def fintesk_identity(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A read, update or delete of one record by id answers about that record, not another or a made-up one."""
     parameter = IDENTITY.get(case.operation.definition.raw.get("operationId"))
     body = _body(response)
@@ -254,13 +256,13 @@ def fintesk_identity(ctx: CheckContext, response: Response, case: Case) -> bool 
         return None
     asked = (case.path_parameters or {}).get(parameter)
     data = body.get("data")
-    if isinstance(data, dict) and data.get("id") != asked:
+    if isinstance(data, dict) and str(data.get("id")) != str(asked):
         raise AssertionError(f"Asked for record {asked} but the answer is about record {data.get('id')!r}")
     return None
 
 
 @schemathesis.check
-def fintesk_tenant_isolation(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def fintesk_tenant_isolation(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A record one token creates is invisible to another token (set FINTESK_CHECK_OTHER_TOKEN to enable)."""
     other = os.environ.get("FINTESK_CHECK_OTHER_TOKEN")
     operation_id = case.operation.definition.raw.get("operationId")
@@ -284,7 +286,7 @@ def fintesk_tenant_isolation(ctx: CheckContext, response: Response, case: Case) 
 
 
 @schemathesis.check
-def fintesk_deleted_stay_deleted(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def fintesk_deleted_stay_deleted(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Every record a delete reports is gone: reading it by id is a 404 (bulk deletes included)."""
     operation_id = case.operation.definition.raw.get("operationId")
     body = _body(response)

@@ -53,3 +53,12 @@ def serve(host: str, port: int, fixtures: Path, tokens: str, log_level: str) -> 
         raise click.ClickException(f"cannot start: {error}") from None
     click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+
+
+def _add_check() -> None:
+    from contract_tests.runner import check
+
+    main.add_command(check)
+
+
+_add_check()

@@ -9,12 +9,16 @@ from typing import Any
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
+from connexion.json_schema import Draft4RequestValidator
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
-from jsonschema import Draft4Validator, ValidationError
+from jsonschema import Draft4Validator, Draft7Validator, ValidationError
 from jsonschema.exceptions import best_match
 from starlette.types import Scope
+
+# Draft 4 knows no `date` format; the API's dates must be real ones, so use the checker that does.
+FORMATS = Draft7Validator.FORMAT_CHECKER
 
 
 class LenientURIParser(OpenAPIURIParser):  # type: ignore[misc]
@@ -36,7 +40,7 @@ class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
         if value is not None:
             schema = param.get("schema", param)
             try:
-                Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
+                Draft4Validator(schema, format_checker=FORMATS).validate(value)
             except ValidationError as error:
                 return f"{parameter_type} parameter '{name}': {error.message}"
         elif param.get("required"):
@@ -64,6 +68,10 @@ def _bounded_int(value: str) -> int:
 
 class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Bodies must be UTF-8 JSON with finite numbers; anything else is a 400 that says why."""
+
+    @property
+    def _validator(self) -> Any:
+        return Draft4RequestValidator(self._schema, format_checker=FORMATS)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([message async for message in stream])

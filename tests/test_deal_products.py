@@ -319,3 +319,8 @@ def test_delete_deal_product__line_of_another_deal_is_404(api: Api) -> None:
     assert_error(api.delete("/deals/2/products/3"), 404, "Product attachment", "3")
 
     assert 3 in [line["id"] for line in api.data("GET", "/deals/5/products")]
+
+
+def test_deal_products__related_objects_hold_the_deal(api: Api) -> None:
+    body = api.get("/deals/2/products").json()
+    assert "2" in body["related_objects"]["deal"]

@@ -156,3 +156,23 @@ def test_missing_person_and_organization_names_both(api: Api) -> None:
 
 def test_enum_field_without_options_names_options(api: Api) -> None:
     assert_error(api.post("/dealFields", json={"name": "Size", "field_type": "enum"}), 400, "options")
+
+
+def test_empty_date_parameter_is_400(api: Api) -> None:
+    assert_error(api.get("/activities", params={"start_date": ""}), 400, "start_date", "date")
+
+
+def test_impossible_date_in_body_is_400(api: Api) -> None:
+    response = api.post("/deals", json={"person_id": 1, "expected_close_date": "2024-02-30"})
+    assert_error(response, 400, "expected_close_date")
+
+
+def test_impossible_datetime_in_body_is_400_and_stores_nothing(api: Api) -> None:
+    before = api.data("GET", "/deals", params={"limit": 500})
+    response = api.post("/deals", json={"person_id": 1, "status": "won", "won_time": "2024-02-30 10:00:00"})
+    assert_error(response, 400, "won_time")
+    assert api.data("GET", "/deals", params={"limit": 500}) == before
+
+
+def test_clearing_a_deal_name_is_400(api: Api) -> None:
+    assert_error(api.put("/deals/1", json={"name": ""}), 400, "name")

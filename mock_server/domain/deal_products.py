@@ -36,6 +36,7 @@ class DealProducts(Collection):
     ) -> tuple[Page, Record]:
         """A page of the deal's lines and the totals of all its lines."""
         deal = self.account.deals.get(deal_id)
+        related.add("deal", deal_id)
         lines = self.of_deal(deal_id)
         for line in lines:
             product = self.account.products.find_any(line["product_id"])

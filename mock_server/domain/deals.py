@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import money
+from mock_server.domain.clock import parse_datetime
 from mock_server.domain.collection import Collection, Record
 from mock_server.domain.related import Related, user_summary
 from mock_server.errors import Invalid, NotFound
@@ -148,6 +149,13 @@ class Deals(Collection):
 
     def _check_references(self, fields: dict[str, Any]) -> None:
         account = self.account
+        for field in ("add_time", *STATUS_TIMES):
+            if fields.get(field) is not None:
+                try:
+                    parse_datetime(fields[field])
+                except ValueError:
+                    message = f"{field} {fields[field]!r} is not a real date and time (YYYY-MM-DD HH:MM:SS)."
+                    raise Invalid(message) from None
         for field, collection in (
             ("user_id", account.users),
             ("person_id", account.persons),
