@@ -91,19 +91,24 @@ def find_even_deleted(self: Collection, record_id: int) -> Record | None:
     return self._records.get(record_id)
 
 
-def test_read_after_delete_that_succeeds_fails_use_after_free(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_after_delete_that_succeeds_fails_the_stateful_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Collection, "find", find_even_deleted)
-    lifecycle = ["addDealField", "getDealField", "updateDealField", "deleteDealField"]
-    report = Harness(mock_app(), TOKEN).run_stateful(lifecycle, max_examples=30)
-    assert "use_after_free" in report.failed_checks
+    report = Harness(mock_app(), TOKEN).run_stateful(max_examples=30)
+    assert "fintesk_deleted_stay_deleted" in report.failed_checks
 
 
 def test_read_after_bulk_delete_that_succeeds_fails_fintesk_deleted_stay_deleted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(Collection, "find", find_even_deleted)
-    report = Harness(mock_app(), TOKEN).run(["deleteDeals"], max_examples=10)
-    assert "fintesk_deleted_stay_deleted" in report.failed_checks
+    report = Harness(mock_app(), TOKEN).call("deleteDeals", query={"ids": [1, 2]})
+    assert report.failed_checks == {"fintesk_deleted_stay_deleted"}
+
+
+def test_clean_bulk_delete_passes_fintesk_deleted_stay_deleted() -> None:
+    report = Harness(mock_app(), TOKEN).call("deleteDeals", query={"ids": [1, 2]})
+    assert report.requests["DELETE /deals"] == 1
+    assert report.findings == []
 
 
 def test_server_error_on_some_input_fails_not_a_server_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,88 @@
+"""pytest plugin: the `fintesk_mock` fixture, a running mock and a fresh tenant token for every test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+_tokens = itertools.count(1)
+
+
+@dataclass
+class FinteskMock:
+    """What a test gets: the API base URL, its own token, and an HTTP client that sends it."""
+
+    base_url: str
+    token: str
+    _server: MockServer | None = None
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, headers={"x-api-token": self.token}, **kwargs)
+
+    def reset(self) -> None:
+        """Forget this token's account: its next request starts again from the fixtures."""
+        if self._server is not None:
+            self._server.tenants.reset(self.token)
+
+
+class MockServer:
+    """The mock served by uvicorn in a background thread of the test process, on a free loopback port."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from mock_server.app import create_app
+
+        self.app = create_app()
+        self.tenants = self.app.state["tenants"]
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, name="fintesk-mock", daemon=True)
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the Fintesk mock did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def fintesk_mock_server() -> Iterator[MockServer | None]:
+    """One mock per test session, unless FINTESK_MOCK_URL names a server that already runs."""
+    if os.environ.get("FINTESK_MOCK_URL"):
+        yield None
+        return
+    server = MockServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fintesk_mock(fintesk_mock_server: MockServer | None) -> Iterator[FinteskMock]:
+    base_url = os.environ.get("FINTESK_MOCK_URL", "").rstrip("/") or (
+        fintesk_mock_server.base_url if fintesk_mock_server else ""
+    )
+    mock = FinteskMock(base_url, f"pytest-{os.getpid()}-{next(_tokens)}", fintesk_mock_server)
+    yield mock
+    mock.reset()
