@@ -143,7 +143,7 @@ def test_cleanup_deletes_what_a_run_created(
 
 def test_interrupted_run_still_cleans_up(locked_server: str) -> None:
     command = [sys.executable, "-m", "mock_server", "check", "--base-url", locked_server, "--token", TOKEN,
-               "--include-operation", "addDeal", "--max-examples", "200", "--phases", "fuzzing"]  # fmt: skip
+               "--include-operation", "addDeal", "--max-examples", "5000", "--phases", "fuzzing"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(6)
     process.send_signal(signal.SIGINT)
