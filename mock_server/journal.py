@@ -1,0 +1,196 @@
+"""The request journal: the last requests of each tenant, without secrets, so a user's test can assert what it sent."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.domain.clock import DATETIME_FORMAT
+from mock_server.errors import Invalid
+from mock_server.tenancy import tokens_of
+
+MAX_TENANTS = 1000
+MAX_TEXT_BYTES = 10 * 1024
+# A JSON body is kept parsed up to this size; a bigger one is kept as truncated text, so memory stays bounded.
+MAX_JSON_BYTES = 64 * 1024
+MASK = "***"
+SECRET_HEADERS = frozenset({"x-api-token", "authorization", "proxy-authorization", "cookie"})
+SECRET_PARAMETERS = frozenset({"api_token"})
+_GLOB = frozenset("*?[")
+
+
+def _utc_stamp() -> str:
+    return datetime.now(UTC).strftime(DATETIME_FORMAT)
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """A glob (`/v1/deals/*`) matches the whole path; a plain path matches itself and everything under it."""
+    if _GLOB & set(pattern):
+        return fnmatchcase(path, pattern)
+    prefix = pattern.rstrip("/")
+    return not prefix or path == prefix or path.startswith(prefix + "/")
+
+
+class Journal:
+    """The last `size` requests of each of the last `MAX_TENANTS` active tenants; ids increase across the journal."""
+
+    def __init__(self, size: int = 200, stamp: Callable[[], str] = _utc_stamp) -> None:
+        if size < 1:
+            raise Invalid(f"Journal 'size' must be a whole number of requests, 1 or more; got {size!r}.")
+        self.size = size
+        # The server clock's `stamp` can be passed, so a frozen clock freezes journal times too.
+        self.stamp = stamp
+        self._ids = itertools.count(1)
+        self._tenants: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()
+        # Listing may run in a handler's worker thread while the event loop records.
+        self._lock = threading.Lock()
+
+    def record(self, token: str, entry: dict[str, Any]) -> None:
+        """Keep `entry` for `token`, numbered by the journal and stamped with the time unless it has one."""
+        with self._lock:
+            number = next(self._ids)
+            entry = {"id": number, "time": self.stamp(), **entry}
+            entry.update(id=number, tenant=token)  # the journal's numbering and tenant win over the caller's
+            entries = self._tenants.get(token)
+            if entries is None:
+                entries = self._tenants[token] = deque(maxlen=self.size)
+                if len(self._tenants) > MAX_TENANTS:
+                    self._tenants.popitem(last=False)
+            self._tenants.move_to_end(token)
+            entries.append(entry)
+
+    def entries(
+        self, token: str | None = None, path: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Journaled requests, oldest first: of one tenant or all, on a path glob or under a path, the last `limit`."""
+        if limit is not None and limit < 0:
+            raise Invalid(f"Journal 'limit' must be a whole number of requests, 0 or more; got {limit!r}.")
+        with self._lock:
+            if token is None:
+                chosen = sorted(itertools.chain.from_iterable(self._tenants.values()), key=lambda entry: entry["id"])
+            else:
+                chosen = list(self._tenants.get(token, ()))
+        if path is not None:
+            chosen = [entry for entry in chosen if path_matches(path, entry.get("path", ""))]
+        if limit is not None:
+            chosen = chosen[max(0, len(chosen) - limit) :]
+        return copy.deepcopy(chosen)
+
+    def clear(self, token: str | None = None) -> None:
+        with self._lock:
+            if token is None:
+                self._tenants.clear()
+            else:
+                self._tenants.pop(token, None)
+
+
+def masked_query(query_string: bytes) -> dict[str, Any]:
+    """Query parameters by name (a list when a name repeats), with the token masked."""
+    query: dict[str, Any] = {}
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        shown = MASK if name in SECRET_PARAMETERS else value
+        if name not in query:
+            query[name] = shown
+        elif isinstance(query[name], list):
+            query[name].append(shown)
+        else:
+            query[name] = [query[name], shown]
+    return query
+
+
+def masked_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Request headers by lowercased name, repeats joined by `, `, with credentials masked."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in raw:
+        name = raw_name.decode("latin-1").lower()
+        value = MASK if name in SECRET_HEADERS else raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+def decoded_body(body: bytes, content_type: str) -> Any:
+    """The body as parsed JSON when it is JSON of a modest size, else as text cut to 10 kB; None when empty."""
+    if not body:
+        return None
+    if len(body) <= MAX_JSON_BYTES and (not content_type or "json" in content_type):
+        try:
+            return json.loads(body)
+        except ValueError:
+            pass
+    return body[:MAX_TEXT_BYTES].decode("utf-8", errors="replace")
+
+
+class JournalMiddleware:
+    """Journals every /v1 request under its token (anonymous ones under ""), with the status and the time taken."""
+
+    def __init__(self, app: ASGIApp, journal: Journal | None = None, prefix: str = "/v1") -> None:
+        self.app = app
+        self.journal = journal or Journal()
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.app(scope, receive, send)
+            return
+        started, stamp = time.perf_counter(), self.journal.stamp()
+        messages, body = await _read_body(receive)
+        replay = iter(messages)
+
+        async def replaying_receive() -> Message:
+            # The app reads the body we already consumed; after it, disconnects come from the real channel.
+            return next(replay, None) or await receive()
+
+        status = 500  # what the client sees when the app fails before starting a response
+
+        async def status_capturing_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, replaying_receive, status_capturing_send)
+        finally:
+            self._record(scope, body, status, started, stamp)
+
+    def _record(self, scope: Scope, body: bytes, status: int, started: float, stamp: str) -> None:
+        tokens = tokens_of(scope)
+        headers = masked_headers(scope["headers"])
+        entry = {
+            "time": stamp,
+            "method": scope["method"],
+            "path": scope["path"],
+            "query": masked_query(scope.get("query_string", b"")),
+            "headers": headers,
+            "body": decoded_body(body, headers.get("content-type", "")),
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+        self.journal.record(tokens[0] if tokens else "", entry)
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
+    """Every message of the request body as received, and the body they carry."""
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return messages, b"".join(chunks)
