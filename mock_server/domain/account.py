@@ -61,6 +61,8 @@ class Account:
     """A tenant's state. Every request of one token reads and writes exactly one Account."""
 
     def __init__(self, fixture: FixtureSet, clock: Clock, user_id: int, seed: int = 0) -> None:
+        """`seed` drives everything random in the account (custom field keys); tenants derive theirs from the
+        server's seed and their token, so a run is reproducible."""
         data = copy.deepcopy(fixture.records)
         self.clock = clock
         self.company: dict[str, Any] = copy.deepcopy(fixture.company)
@@ -87,6 +89,35 @@ class Account:
              for option in field["options"] or []),
             default=0,
         )  # fmt: skip
+
+    def collections(self) -> dict[str, Collection]:
+        """Every resource's collection under its fixture name, in the fixture set's order."""
+        return {
+            "users": self.users,
+            "pipelines": self.pipelines,
+            "stages": self.stages,
+            "organizations": self.organizations,
+            "persons": self.persons,
+            "products": self.products,
+            "currencies": self.currencies,
+            "deal_fields": self.deal_fields,
+            "activity_fields": self.activity_fields,
+            "activity_types": self.activity_types,
+            "deals": self.deals,
+            "activities": self.activities,
+            "deal_products": self.deal_products,
+            "notes": self.notes,
+            "filters": self.filters,
+        }
+
+    @property
+    def last_option_id(self) -> int:
+        """The newest option id handed out; the next option gets the one after it."""
+        return self._last_option_id
+
+    @last_option_id.setter
+    def last_option_id(self, option_id: int) -> None:
+        self._last_option_id = option_id
 
     @property
     def user(self) -> Record:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from mock_server.errors import MissingReference, NotFound
@@ -56,6 +57,41 @@ class Collection:
     def next_id(self) -> int:
         self._last_id += 1
         return self._last_id
+
+    @property
+    def last_id(self) -> int:
+        """The newest id handed out (at first the highest id loaded); the next record gets the one after it."""
+        return self._last_id
+
+    def continue_after(self, last_id: int) -> None:
+        """Go on handing out ids after `last_id`, as the account this one was exported from would."""
+        self._last_id = last_id
+
+    def index_orders(self) -> dict[str, list[tuple[Any, list[int]]]]:
+        """Index entries no longer in insertion order, by field: `change` files a moved record last."""
+        position = {record_id: number for number, record_id in enumerate(self._records)}
+        orders: dict[str, list[tuple[Any, list[int]]]] = {}
+        for name, index in self._indexes.items():
+            moved = [
+                (value, list(ids))
+                for value, ids in index.items()
+                if any(position[earlier] > position[later] for earlier, later in pairwise(ids))
+            ]
+            if moved:
+                orders[name] = moved
+        return orders
+
+    def index_ids(self, field: str, value: Any) -> list[int]:
+        """The ids filed under `value` in the index of `field`, deleted records included, in index order."""
+        return list(self._indexes[field].get(value, {}))
+
+    def reorder_index(self, field: str, value: Any, record_ids: list[int]) -> None:
+        """File the records under `value` in this order; the caller gives exactly the ids filed there."""
+        self._indexes[field][value] = dict.fromkeys(record_ids)
+
+    @property
+    def index_fields(self) -> tuple[str, ...]:
+        return tuple(self._indexes)
 
     def find(self, record_id: int) -> Record | None:
         """The active record with this id, or None."""

@@ -1,0 +1,282 @@
+"""A tenant's whole state as JSON: export, checked import with a lossless round trip, and per-tenant seeds."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from mock_server import fixtures
+from mock_server.domain.account import Account
+from mock_server.domain.clock import Clock
+from mock_server.domain.collection import Collection, Record
+from mock_server.errors import Invalid
+from mock_server.fixtures import RESOURCES, FixtureError, FixtureSet
+
+STATE_VERSION = 1
+REQUIRED = ("version", "company", "user_id", "records")
+# A hand-written state may leave these out: they then start where a fresh account of the records would.
+OPTIONAL = ("sequences", "index_orders", "deal_changes", "option_id", "random")
+DEAL_CHANGE = fixtures.record(id=fixtures.INT, item_id=fixtures.INT, user_id=fixtures.INT, field_key=fixtures.STR,
+                              old_value={}, new_value={}, log_time=fixtures.DATETIME)  # fmt: skip
+
+
+class InvalidState(Invalid, FixtureError):
+    """A state that cannot be imported: a 400 for the control plane, a start-up error for the CLI."""
+
+
+def tenant_seed(seed: int, token: str) -> int:
+    """The seed of one tenant's account: the same for the same server seed and token, in every process."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{token}".encode()).digest()[:8], "big")
+
+
+# --- export -----------------------------------------------------------------------------------------------------
+
+
+def export_state(account: Account) -> dict[str, Any]:
+    """Everything the account holds, as plain JSON values; the same state always gives the same document."""
+    collections = account.collections()
+    version, internal, gauss_next = account.random.getstate()
+    return {
+        "version": STATE_VERSION,
+        "company": copy.deepcopy(account.company),
+        "user_id": account.user_id,
+        "records": {name: copy.deepcopy(list(collection.all())) for name, collection in collections.items()},
+        "sequences": {name: collection.last_id for name, collection in collections.items()},
+        "index_orders": _index_orders(collections),
+        "deal_changes": copy.deepcopy(account.deal_changes),
+        "option_id": account.last_option_id,
+        "random": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+    }
+
+
+def _index_orders(collections: dict[str, Collection]) -> dict[str, dict[str, list[list[Any]]]]:
+    """Index entries a change reordered, so lists filtered by an indexed field keep their order after import."""
+    orders: dict[str, dict[str, list[list[Any]]]] = {}
+    for name, collection in collections.items():
+        moved = {
+            field: [[value, ids] for value, ids in sorted(entries, key=lambda entry: json.dumps(entry[0]))]
+            for field, entries in collection.index_orders().items()
+        }
+        if moved:
+            orders[name] = moved
+    return orders
+
+
+# --- import -----------------------------------------------------------------------------------------------------
+
+
+def import_state(state: dict[str, Any], clock: Clock, *, seed: int = 0) -> Account:
+    """An account whose export equals `state`. Records are checked like fixtures; `seed` seeds the random
+    generator only when the state carries none."""
+    try:
+        return _build(state, clock, seed)
+    except FixtureError as error:
+        raise InvalidState(str(error)) from None
+
+
+def load_state_file(path: Path) -> dict[str, Any]:
+    """A state file (JSON, or YAML by suffix), fully checked; every error names the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        state = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise InvalidState(f"{path}: cannot be read as a state: {error}") from None
+    try:
+        import_state(state, Clock())
+    except FixtureError as error:
+        raise InvalidState(f"{path}: {error}") from None
+    assert isinstance(state, dict)  # import_state refuses anything else
+    return state
+
+
+def _build(state: Any, clock: Clock, seed: int) -> Account:
+    _check_shape(state)
+    company = _check_company(state["company"])
+    fixture = _check_records(state["records"], company)
+    records = fixture.records
+    user_id = _check_user(state["user_id"], records)
+    account = Account(fixture, clock, user_id, seed=seed)
+    if "sequences" in state:
+        _restore_sequences(account, state["sequences"])
+    if "index_orders" in state:
+        _restore_index_orders(account, state["index_orders"])
+    if "deal_changes" in state:
+        account.deal_changes = _check_deal_changes(state["deal_changes"], records)
+    if "option_id" in state:
+        account.last_option_id = _check_option_id(state["option_id"], account.last_option_id)
+    if "random" in state:
+        _restore_random(account.random, state["random"])
+    return account
+
+
+def _check_shape(state: Any) -> None:
+    if not isinstance(state, dict):
+        raise InvalidState(f"a state is a JSON object as `export` answers it, not {_kind(state)}.")
+    unknown = sorted(str(key) for key in state if key not in (*REQUIRED, *OPTIONAL))
+    if unknown:
+        raise InvalidState(
+            f"field {unknown[0]!r} is not part of a state; the fields are {_names(REQUIRED + OPTIONAL)}."
+        )
+    missing = [key for key in REQUIRED if key not in state]
+    if missing:
+        raise InvalidState(f"field {missing[0]!r} is missing; a state needs {_names(REQUIRED)}.")
+    if not _is_int(state["version"]) or state["version"] != STATE_VERSION:
+        raise InvalidState(f"field 'version': {state['version']!r} is not supported; this mock reads version 1.")
+
+
+def _check_company(company: Any) -> dict[str, Any]:
+    error = _first_error(fixtures.COMPANY, company)
+    if error is not None:
+        raise InvalidState(f"company: {error}")
+    return dict(company)
+
+
+def _check_records(records: Any, company: dict[str, Any]) -> FixtureSet:
+    """The records checked exactly as a fixture set is: schemas, unique ids and every reference."""
+    if not isinstance(records, dict):
+        raise InvalidState(f"field 'records': expected an object of record lists by resource, not {_kind(records)}.")
+    unknown = sorted(str(name) for name in records if name not in RESOURCES)
+    if unknown:
+        raise InvalidState(f"records: {unknown[0]!r} is not a resource; the resources are {_names(RESOURCES)}.")
+    for resource, items in records.items():
+        for position, item in enumerate(items if isinstance(items, list) else []):
+            # The fixture schemas take the id for granted; without one the id checks could not even run.
+            if isinstance(item, dict) and "id" not in item:
+                label = fixtures.record_label(position, item)
+                raise InvalidState(f"records: {resource}: {label}: field 'id': every record needs an integer id.")
+    return fixtures.validate(company, records, "records")
+
+
+def _check_user(user_id: Any, records: dict[str, list[Record]]) -> int:
+    users = [user["id"] for user in records["users"]]
+    if not _is_int(user_id) or user_id not in users:
+        raise InvalidState(f"field 'user_id': {user_id!r} is not a user of the account; give one of {users}.")
+    return int(user_id)
+
+
+def _restore_sequences(account: Account, sequences: Any) -> None:
+    if not isinstance(sequences, dict):
+        raise InvalidState(f"field 'sequences': expected an object of last ids by resource, not {_kind(sequences)}.")
+    collections = account.collections()
+    for resource, last_id in sequences.items():
+        collection = collections.get(resource)
+        if collection is None:
+            raise InvalidState(f"sequences: {resource!r} is not a resource; the resources are {_names(RESOURCES)}.")
+        highest = collection.last_id  # a fresh collection starts after its highest record id
+        if not _is_int(last_id) or last_id < highest:
+            raise InvalidState(
+                f"sequences: field {resource!r}: {last_id!r} would hand out an id already taken; "
+                f"give an integer of at least {highest}, the highest id in records.{resource}."
+            )
+        collection.continue_after(last_id)
+
+
+def _restore_index_orders(account: Account, orders: Any) -> None:
+    if not isinstance(orders, dict):
+        raise InvalidState(f"field 'index_orders': expected an object by resource, not {_kind(orders)}.")
+    collections = account.collections()
+    for resource, fields in orders.items():
+        collection = collections.get(resource)
+        if collection is None or not isinstance(fields, dict):
+            raise InvalidState(f"index_orders: {resource!r} is not a resource with an object of indexed fields.")
+        for field, entries in fields.items():
+            if field not in collection.index_fields or not isinstance(entries, list):
+                raise InvalidState(
+                    f"index_orders: field '{resource}.{field}': give a list of [value, ids] entries for one of "
+                    f"the indexed fields {_names(collection.index_fields)}."
+                )
+            for entry in entries:
+                _restore_index_entry(collection, f"{resource}.{field}", field, entry)
+
+
+def _restore_index_entry(collection: Collection, where: str, field: str, entry: Any) -> None:
+    if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)):
+        raise InvalidState(f"index_orders: field '{where}': {entry!r} is not a [value, ids] entry.")
+    value, ids = entry
+    if not (value is None or isinstance(value, int | str)):
+        raise InvalidState(f"index_orders: field '{where}': {value!r} is not a value a record can be filed under.")
+    filed = collection.index_ids(field, value)
+    if sorted(map(str, ids)) != sorted(map(str, filed)) or not all(_is_int(record_id) for record_id in ids):
+        raise InvalidState(
+            f"index_orders: field '{where}': the ids {ids} for {value!r} are not the records with {field} "
+            f"{value!r}, which are {filed}."
+        )
+    collection.reorder_index(field, value, ids)
+
+
+def _check_deal_changes(changes: Any, records: dict[str, list[Record]]) -> list[Record]:
+    if not isinstance(changes, list):
+        raise InvalidState(f"field 'deal_changes': expected a list of logged changes, not {_kind(changes)}.")
+    deals = {deal["id"] for deal in records["deals"]}
+    for position, change in enumerate(changes):
+        label = f"deal_changes: record #{position + 1}"
+        error = _first_error(DEAL_CHANGE, change)
+        if error is not None:
+            raise InvalidState(f"{label}: {error}")
+        if change["id"] != position + 1:
+            # The next change takes the id after the log's length, so the log must be numbered 1, 2, 3, ...
+            raise InvalidState(f"{label}: field 'id': changes are numbered from 1 in order; expected {position + 1}.")
+        if change["item_id"] not in deals:
+            raise InvalidState(f"{label}: field 'item_id': deals has no record with id {change['item_id']}.")
+    return copy.deepcopy(changes)
+
+
+def _check_option_id(option_id: Any, highest: int) -> int:
+    if not _is_int(option_id) or option_id < highest:
+        raise InvalidState(
+            f"field 'option_id': {option_id!r} would hand out an option id already taken; "
+            f"give an integer of at least {highest}, the highest option id of the fields."
+        )
+    return int(option_id)
+
+
+def _restore_random(generator: random.Random, saved: Any) -> None:
+    problem = "give the `random` object an export holds, or leave it out to seed the account from the server's seed."
+    if not isinstance(saved, dict) or set(saved) != {"version", "internal", "gauss_next"}:
+        raise InvalidState(f"field 'random': expected an object of version, internal and gauss_next; {problem}")
+    internal = saved["internal"]
+    if not isinstance(internal, list) or not all(_is_int(number) for number in internal):
+        raise InvalidState(f"random: field 'internal': expected a list of integers; {problem}")
+    if not (saved["gauss_next"] is None or isinstance(saved["gauss_next"], float)):
+        raise InvalidState(f"random: field 'gauss_next': expected a number or null; {problem}")
+    try:
+        generator.setstate((saved["version"], tuple(internal), saved["gauss_next"]))
+    except (TypeError, ValueError, OverflowError) as error:
+        raise InvalidState(f"field 'random': {error}; {problem}") from None
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------
+
+
+def _first_error(schema: dict[str, Any], value: Any) -> str | None:
+    """The first schema violation as `field 'name': what is wrong`, the way fixture errors name fields."""
+    errors = Draft202012Validator(schema).iter_errors(value)
+    error = min(errors, key=lambda found: [str(part) for part in found.absolute_path], default=None)
+    if error is None:
+        return None
+    field = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "required":
+        field = str(error.message).split("'")[1]
+    return f"field '{field or '(record)'}': {error.message}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
