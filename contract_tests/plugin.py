@@ -2,36 +2,81 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+
+from mock_server.client import MockControl
 
 _tokens = itertools.count(1)
 
 
 @dataclass
 class FinteskMock:
-    """What a test gets: the API base URL, its own token, and an HTTP client that sends it."""
+    """What a test gets: the API base URL, its own token, a client that sends it, and the control plane."""
 
     base_url: str
     token: str
-    _server: MockServer | None = None
+    _fault_ids: list[int] = field(default_factory=list)
+    _clock_moved: bool = False
+    _control: MockControl | None = None
+
+    @property
+    def control(self) -> MockControl:
+        if self._control is None:
+            self._control = MockControl(self.base_url)
+        return self._control
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, headers={"x-api-token": self.token}, **kwargs)
 
+    def fail_next(self, target: str, status: int = 500, times: int = 1, **options: Any) -> dict[str, Any]:
+        """The next `times` requests of this test matching `"METHOD /path"` answer `status`."""
+        fault = self.control.fail_next(target, status=status, times=times, tenant=self.token, **options)
+        self._fault_ids.append(fault["id"])
+        return fault
+
+    def inject(self, kind: str, target: str = "* *", **options: Any) -> dict[str, Any]:
+        fault = self.control.inject(kind, target, tenant=self.token, **options)
+        self._fault_ids.append(fault["id"])
+        return fault
+
+    def freeze(self, moment: str) -> dict[str, Any]:
+        self._clock_moved = True
+        return self.control.freeze(moment)
+
+    def advance(self, duration: str) -> dict[str, Any]:
+        self._clock_moved = True
+        return self.control.advance(duration)
+
+    def requests(self, path: str | None = None) -> list[Any]:
+        """What this test's code sent, oldest first (optionally only paths matching a glob or prefix)."""
+        return self.control.requests(path=path, token=self.token)
+
     def reset(self) -> None:
         """Forget this token's account: its next request starts again from the fixtures."""
-        if self._server is not None:
-            self._server.tenants.reset(self.token)
+        self.control.reset(self.token)
+
+    def close(self) -> None:
+        """Undo what the test changed beyond its own account: its faults, the clock, its journal."""
+        control = self.control
+        for fault_id in self._fault_ids:
+            with contextlib.suppress(RuntimeError):
+                control._call("DELETE", f"/faults/{fault_id}")
+        if self._clock_moved:
+            control.resume()
+        control.clear_requests(self.token)
+        control.reset(self.token)
+        control.close()
 
 
 class MockServer:
@@ -83,6 +128,6 @@ def fintesk_mock(fintesk_mock_server: MockServer | None) -> Iterator[FinteskMock
     base_url = os.environ.get("FINTESK_MOCK_URL", "").rstrip("/") or (
         fintesk_mock_server.base_url if fintesk_mock_server else ""
     )
-    mock = FinteskMock(base_url, f"pytest-{os.getpid()}-{next(_tokens)}", fintesk_mock_server)
+    mock = FinteskMock(base_url, f"pytest-{os.getpid()}-{next(_tokens)}")
     yield mock
-    mock.reset()
+    mock.close()

@@ -25,10 +25,16 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH, envelope, fixtures
+from mock_server.control import ControlMiddleware, ControlPlane
 from mock_server.domain.clock import Clock
 from mock_server.errors import FinteskError
+from mock_server.faults import FaultMiddleware, Faults
+from mock_server.generate import generate_account
 from mock_server.handlers import registry, snake_case
+from mock_server.journal import Journal, JournalMiddleware
+from mock_server.ratelimit import RateLimiter, RateLimitMiddleware
 from mock_server.settings import Settings
+from mock_server.state import load_state_file
 from mock_server.tenancy import TenantMiddleware, Tenants
 from mock_server.validation import VALIDATORS, LenientURIParser
 
@@ -37,8 +43,7 @@ logger = logging.getLogger("fintesk_mock")
 
 def create_app(settings: Settings | None = None) -> AsyncApp:
     settings = settings or Settings()
-    fixture = fixtures.load(settings.fixtures)
-    tenants = Tenants(fixture, settings, Clock())
+    control = control_plane(settings)
     handlers = registry()
     spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     app = AsyncApp(
@@ -46,12 +51,17 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         uri_parser_class=LenientURIParser,
         resolver=Resolver(function_resolver=lambda operation_id: handlers[snake_case(operation_id)]),
         # Auth is ours (TenantMiddleware): Connexion's security layer would need the spec to name Python hooks.
+        # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
+            partial(JournalMiddleware, journal=control.journal),
+            partial(RateLimitMiddleware, limiter=control.limiter),
+            partial(FaultMiddleware, faults=control.faults),
             ServerErrorMiddleware,
             ExceptionMiddleware,
             SwaggerUIMiddleware,
             RoutingMiddleware,
-            partial(TenantMiddleware, tenants=tenants),
+            partial(ControlMiddleware, control=control),
+            partial(TenantMiddleware, tenants=control.tenants),
             RequestValidationMiddleware,
             ResponseValidationMiddleware,
             LifespanMiddleware,
@@ -68,8 +78,24 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_error_handler(ProblemException, render_http)
     app.add_error_handler(HTTPException, render_http)
     app.add_error_handler(Exception, render_unexpected)
-    app.state = {"tenants": tenants, "settings": settings}
+    app.state = {"tenants": control.tenants, "settings": settings, "control": control}
     return app
+
+
+def control_plane(settings: Settings) -> ControlPlane:
+    """The server's state and its steering: tenants from the fixtures (or a state file), clock, seed, faults."""
+    clock = Clock()
+    fixture = fixtures.load(settings.fixtures)
+    if settings.generate_deals:
+        fixture = generate_account(fixture, deals=settings.generate_deals, seed=settings.seed)
+    tenants = Tenants(fixture, settings, clock, seed=settings.seed)
+    control = ControlPlane(settings, clock, tenants, Faults(seed=settings.seed), RateLimiter(settings.rate_limit),
+                           Journal(stamp=clock.stamp))  # fmt: skip
+    if settings.state is not None:
+        tenants.use_state(load_state_file(settings.state))
+    if settings.scenario is not None:
+        control.apply_scenario(settings.scenario, None)
+    return control
 
 
 def _error(status: int, message: str, extra: dict[str, Any] | None = None) -> ConnexionResponse:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mock_server import DEFAULT_FIXTURES, __version__
+from mock_server.errors import FinteskError
 from mock_server.fixtures import FixtureError
 from mock_server.settings import Settings, parse_tokens
 
@@ -40,19 +41,61 @@ def main() -> None:
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
-def serve(host: str, port: int, fixtures: Path, tokens: str, log_level: str) -> None:
+@click.option("--seed", envvar="FINTESK_MOCK_SEED", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed of everything random (custom field keys, probabilistic faults).")  # fmt: skip
+@click.option("--rate-limit", envvar="FINTESK_MOCK_RATE_LIMIT", default=0, show_default=True,
+              type=click.IntRange(min=0), help="Requests per 2-second window per token; 0 = off.")  # fmt: skip
+@click.option("--state", envvar="FINTESK_MOCK_STATE", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Start every tenant from this exported state (GET /__mock__/tenants/{token}/state).")  # fmt: skip
+@click.option("--scenario", envvar="FINTESK_MOCK_SCENARIO", help="Apply a named scenario at start (see `scenarios`).")
+@click.option("--generate-deals", envvar="FINTESK_MOCK_GENERATE_DEALS", default=0, type=click.IntRange(min=0),
+              help="Serve a generated account of this many deals from --seed.")  # fmt: skip
+def serve(
+    host: str,
+    port: int,
+    fixtures: Path,
+    tokens: str,
+    log_level: str,
+    seed: int,
+    rate_limit: int,
+    state: Path | None,
+    scenario: str | None,
+    generate_deals: int,
+) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
     import uvicorn
 
     from mock_server.app import create_app
 
-    settings = Settings(host=host, port=port, fixtures=fixtures, tokens=parse_tokens(tokens), log_level=log_level)
+    settings = Settings(
+        host=host,
+        port=port,
+        fixtures=fixtures,
+        tokens=parse_tokens(tokens),
+        log_level=log_level,
+        seed=seed,
+        rate_limit=rate_limit,
+        state=state,
+        scenario=scenario,
+        generate_deals=generate_deals,
+    )
     try:
         app = create_app(settings)
-    except FixtureError as error:
+    except (FixtureError, FinteskError) as error:
         raise click.ClickException(f"cannot start: {error}") from None
     click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+
+
+@main.command()
+def scenarios() -> None:
+    """List the named scenarios (apply one with `serve --scenario NAME` or POST /__mock__/scenarios/NAME)."""
+    from mock_server.scenarios import scenario_names
+
+    names = scenario_names()
+    width = max((len(name) for name, _ in names), default=0)
+    for name, description in names:
+        click.echo(f"{name.ljust(width)}  {description}")
 
 
 def _add_check() -> None:

@@ -16,6 +16,16 @@ class Settings:
     # Empty means every token is accepted and becomes its own tenant.
     tokens: frozenset[str] = field(default_factory=frozenset)
     log_level: str = "info"
+    # Seeds ids-independent randomness (custom field keys, probabilistic faults) so runs can be repeated.
+    seed: int = 0
+    # Requests per 2-second window per token; 0 turns rate limiting off.
+    rate_limit: int = 0
+    # An exported tenant state every tenant starts from, instead of the fixtures.
+    state: Path | None = None
+    # A named scenario applied at start.
+    scenario: str | None = None
+    # Instead of the fixtures' deals: this many generated deals (with activities, products, persons) from `seed`.
+    generate_deals: int = 0
     # Response validation costs most of the list throughput, so it is for tests only.
     validate_responses: bool = False
 

@@ -13,6 +13,7 @@ from mock_server.domain.clock import Clock
 from mock_server.errors import Unauthorized
 from mock_server.fixtures import FixtureSet
 from mock_server.settings import Settings
+from mock_server.state import import_state, tenant_seed
 
 _current: ContextVar[Account] = ContextVar("fintesk_account")
 
@@ -23,19 +24,54 @@ def current_account() -> Account:
 
 
 class Tenants:
-    def __init__(self, fixture: FixtureSet, settings: Settings, clock: Clock) -> None:
+    """Accounts by token: each made on first use from the current fixture set, with a seed of its own."""
+
+    def __init__(self, fixture: FixtureSet, settings: Settings, clock: Clock, seed: int = 0) -> None:
         self.fixture = fixture
         self.settings = settings
         self.clock = clock
+        self.seed = seed
+        self.state: dict[str, Any] | None = None
         self._accounts: dict[str, Account] = {}
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def user_of(self, token: str) -> int:
+        company = self.fixture.company
+        return int(company["tokens"].get(token, company["api_user_id"]))
 
     def for_token(self, token: str) -> Account:
         account = self._accounts.get(token)
         if account is None:
-            company = self.fixture.company
-            user_id = company["tokens"].get(token, company["api_user_id"])
-            account = self._accounts[token] = Account(self.fixture, self.clock, user_id)
+            account = self._accounts[token] = self.fresh(token, self.fixture)
         return account
+
+    def fresh(self, token: str, fixture: FixtureSet) -> Account:
+        """A new account of `fixture` (or of the state file) for `token`, seeded from the mock's seed and the token."""
+        if self.state is not None and fixture is self.fixture:
+            return import_state(self.state, self.clock, seed=tenant_seed(self.seed, token))
+        company = fixture.company
+        user_id = int(company["tokens"].get(token, company["api_user_id"]))
+        return Account(fixture, self.clock, user_id, seed=tenant_seed(self.seed, token))
+
+    def use_state(self, state: dict[str, Any]) -> None:
+        """Start every tenant from an exported state instead of the fixtures."""
+        import_state(state, self.clock)  # refuse a bad state now, not on the first request
+        self.state = state
+        self._accounts.clear()
+
+    def install(self, token: str, account: Account) -> None:
+        self._accounts[token] = account
+
+    def use(self, fixture: FixtureSet, seed: int | None = None) -> None:
+        """Start every tenant afresh from `fixture` (and a new seed)."""
+        if fixture is not self.fixture:
+            self.state = None
+        self.fixture = fixture
+        if seed is not None:
+            self.seed = seed
+        self._accounts.clear()
 
     def reset(self, token: str | None = None) -> None:
         if token is None:

@@ -27,3 +27,31 @@ def test_reset_returns_the_tenant_to_the_fixtures(fintesk_mock: FinteskMock) -> 
         created = client.post("/deals", json={"name": "Short-lived", "person_id": 1}).json()["data"]
         fintesk_mock.reset()
         assert client.get(f"/deals/{created['id']}").status_code == 404
+
+
+def test_fail_next_hits_only_this_test_and_only_once(fintesk_mock: FinteskMock) -> None:
+    fintesk_mock.fail_next("POST /v1/deals", status=503)
+    with fintesk_mock.client() as client:
+        first = client.post("/deals", json={"person_id": 1})
+        second = client.post("/deals", json={"person_id": 1})
+    assert (first.status_code, first.json()["success"]) == (503, False)
+    assert second.status_code == 201
+
+
+def test_freeze_sets_the_time_of_writes(fintesk_mock: FinteskMock) -> None:
+    fintesk_mock.freeze("2024-01-01 09:00:00")
+    with fintesk_mock.client() as client:
+        deal = client.post("/deals", json={"person_id": 1}).json()["data"]
+    assert deal["add_time"] == "2024-01-01 09:00:00"
+
+
+def test_the_clock_runs_again_after_a_test_that_froze_it(fintesk_mock: FinteskMock) -> None:
+    assert fintesk_mock.control.clock()["frozen"] is False
+
+
+def test_requests_show_what_the_test_sent(fintesk_mock: FinteskMock) -> None:
+    with fintesk_mock.client() as client:
+        client.post("/deals", json={"name": "Sent by the test", "person_id": 1})
+        client.get("/currencies")
+    sent = fintesk_mock.requests(path="/v1/deals")
+    assert [(entry["method"], entry["body"]["name"]) for entry in sent] == [("POST", "Sent by the test")]

@@ -18,6 +18,10 @@ class Clock:
             return self._frozen
         return datetime.now(UTC).replace(microsecond=0, tzinfo=None) + self._offset
 
+    @property
+    def frozen(self) -> bool:
+        return self._frozen is not None
+
     def stamp(self) -> str:
         """The current time as the API writes it: `YYYY-MM-DD HH:MM:SS` in UTC."""
         return self.now().strftime(DATETIME_FORMAT)

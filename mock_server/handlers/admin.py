@@ -1,11 +1,92 @@
-"""The control plane under /__mock__."""
+"""The control plane under /__mock__: one thin handler per operation of spec/admin.yaml."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.responses import Response
 
 from mock_server import __version__, envelope
+from mock_server.control import current_control
+
+
+def _json(body: Any) -> Response:
+    return envelope.respond(body)
 
 
 async def mock_health() -> Response:
-    return envelope.respond({"status": "ok", "version": __version__})
+    return _json({"status": "ok", "version": __version__, "tenants": len(current_control().tenants)})
+
+
+async def reset_mock(body: dict[str, Any] | None = None) -> Response:
+    return _json(current_control().reset((body or {}).get("token")))
+
+
+async def export_state(token: str) -> Response:
+    return _json(current_control().export(token))
+
+
+async def import_state(token: str, body: dict[str, Any]) -> Response:
+    return _json(current_control().restore(token, body))
+
+
+async def load_fixtures(token: str, body: dict[str, Any]) -> Response:
+    return _json(current_control().load_fixtures(token, body["fixtures"]))
+
+
+async def get_clock() -> Response:
+    return _json(current_control().clock_state())
+
+
+async def set_clock(body: dict[str, Any]) -> Response:
+    control = current_control()
+    return _json(control.set_clock(body.get("freeze"), body.get("advance"), bool(body.get("resume"))))
+
+
+async def set_seed(body: dict[str, Any]) -> Response:
+    return _json(current_control().reseed(body["seed"]))
+
+
+async def list_faults() -> Response:
+    return _json([fault.to_dict() for fault in current_control().faults.list()])
+
+
+async def add_fault(body: dict[str, Any]) -> Response:
+    return _json(current_control().faults.add(body).to_dict())
+
+
+async def clear_faults() -> Response:
+    current_control().faults.clear()
+    return _json({"cleared": True})
+
+
+async def delete_fault(id: int) -> Response:
+    current_control().faults.remove(id)
+    return _json({"deleted": id})
+
+
+async def get_rate_limit() -> Response:
+    return _json(current_control().limiter.limits())
+
+
+async def set_rate_limit(body: dict[str, Any]) -> Response:
+    limiter = current_control().limiter
+    limiter.set_limit(body["limit"], body.get("token"))
+    return _json(limiter.limits())
+
+
+async def list_requests(token: str | None = None, path: str | None = None, limit: int | None = None) -> Response:
+    return _json(current_control().journal.entries(token, path, limit))
+
+
+async def clear_requests(token: str | None = None) -> Response:
+    current_control().journal.clear(token)
+    return _json({"cleared": token or "all"})
+
+
+async def list_scenarios() -> Response:
+    return _json(current_control().scenarios())
+
+
+async def apply_scenario(name: str, body: dict[str, Any] | None = None) -> Response:
+    return _json(current_control().apply_scenario(name, (body or {}).get("token")))

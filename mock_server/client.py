@@ -1,0 +1,94 @@
+"""A typed Python client for the control plane under /__mock__."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class MockControl:
+    """Steers a running mock: `MockControl("http://127.0.0.1:8080").fail_next("POST /v1/deals", status=503)`."""
+
+    def __init__(self, root_url: str, *, client: httpx.Client | None = None) -> None:
+        self.root_url = root_url.rstrip("/").removesuffix("/v1")
+        self._client = client or httpx.Client(base_url=f"{self.root_url}/__mock__", timeout=30)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._client.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} /__mock__{path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- tenants and state
+    def health(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/health"))
+
+    def reset(self, token: str | None = None) -> None:
+        self._call("POST", "/reset", json={"token": token} if token else {})
+
+    def export_state(self, token: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/tenants/{token}/state"))
+
+    def import_state(self, token: str, state: dict[str, Any]) -> None:
+        self._call("PUT", f"/tenants/{token}/state", json=state)
+
+    def load_fixtures(self, token: str, fixtures: str) -> None:
+        self._call("POST", f"/tenants/{token}/load", json={"fixtures": fixtures})
+
+    # --- determinism
+    def freeze(self, moment: str) -> dict[str, Any]:
+        """Freeze the clock at a UTC time `YYYY-MM-DD HH:MM:SS`."""
+        return dict(self._call("POST", "/clock", json={"freeze": moment}))
+
+    def advance(self, duration: str) -> dict[str, Any]:
+        """Move the clock on by a duration such as `90s`, `2h` or `1d12h`."""
+        return dict(self._call("POST", "/clock", json={"advance": duration}))
+
+    def resume(self) -> dict[str, Any]:
+        return dict(self._call("POST", "/clock", json={"resume": True}))
+
+    def clock(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/clock"))
+
+    def seed(self, seed: int) -> None:
+        self._call("POST", "/seed", json={"seed": seed})
+
+    # --- faults and rate limits
+    def inject(self, kind: str, target: str = "* *", **options: Any) -> dict[str, Any]:
+        """Add a fault for requests matching `"METHOD /path-glob"`, e.g. `inject("delay", "GET /v1/*", delay_ms=9)`."""
+        method, _, path = target.partition(" ")
+        return dict(
+            self._call("POST", "/faults", json={"kind": kind, "method": method, "path": path or "*", **options})
+        )
+
+    def fail_next(self, target: str, status: int = 500, times: int = 1, **options: Any) -> dict[str, Any]:
+        """The next `times` requests matching `"METHOD /path"` answer `status` in the Fintesk error envelope."""
+        return self.inject("status", target, status=status, times=times, **options)
+
+    def faults(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/faults"))
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def set_rate_limit(self, limit: int, token: str | None = None) -> dict[str, Any]:
+        return dict(self._call("PUT", "/rate-limit", json={"limit": limit, **({"token": token} if token else {})}))
+
+    # --- journal
+    def requests(self, path: str | None = None, token: str | None = None, limit: int | None = None) -> list[Any]:
+        params = {key: value for key, value in {"path": path, "token": token, "limit": limit}.items() if value}
+        return list(self._call("GET", "/requests", params=params))
+
+    def clear_requests(self, token: str | None = None) -> None:
+        self._call("DELETE", "/requests", params={"token": token} if token else {})
+
+    # --- scenarios
+    def scenarios(self) -> list[dict[str, str]]:
+        return list(self._call("GET", "/scenarios"))
+
+    def apply_scenario(self, name: str, token: str | None = None) -> None:
+        self._call("POST", f"/scenarios/{name}", json={"token": token} if token else {})
