@@ -20,7 +20,7 @@ from mock_server.journal import Journal
 from mock_server.ratelimit import RateLimiter
 from mock_server.scenarios import load_scenario, scenario_names
 from mock_server.settings import Settings
-from mock_server.state import export_state, import_state
+from mock_server.state import export_state, import_state, tenant_seed
 from mock_server.tenancy import Tenants
 
 DURATION = re.compile(r"(\d+)([dhms])")
@@ -52,9 +52,9 @@ class ControlPlane:
 
     def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
         try:
-            account = import_state(state, self.clock, seed=self.tenants.seed)
+            account = import_state(state, self.clock, seed=tenant_seed(self.tenants.seed, token))
         except FixtureError as error:
-            raise Invalid(f"state: {error}") from None
+            raise Invalid(str(error)) from None
         self.tenants.install(token, account)
         return {"imported": token}
 

@@ -52,8 +52,8 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def record(**properties: dict[str, Any]) -> dict[str, Any]:
-    """Every listed key is required; records may carry more (custom field values on deals)."""
-    return {"type": "object", "required": sorted(properties), "properties": {"id": INT, **properties}}
+    """`id` and every listed key are required; records may carry more (custom field values on deals)."""
+    return {"type": "object", "required": sorted({"id", *properties}), "properties": {"id": INT, **properties}}
 
 
 FIELD = record(id=INT, key=STR, name=STR, field_type={"enum": FIELD_TYPES}, order_nbr=INT,

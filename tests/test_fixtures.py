@@ -101,3 +101,12 @@ def test_app_refuses_to_start_on_a_bad_fixture(fixture_copy: Path) -> None:
     edit(fixture_copy, "users", 1, email=42)
     with pytest.raises(FixtureError, match=r"users\.yaml.*id 1.*'email'"):
         create_app(Settings(fixtures=fixture_copy))
+
+
+def test_record_without_id_is_refused(fixture_copy: Path) -> None:
+    path = fixture_copy / "persons.yaml"
+    records = yaml.safe_load(path.read_text())
+    del records[4]["id"]
+    path.write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False))
+    with pytest.raises(FixtureError, match=r"persons\.yaml.*record #5.*'id'"):
+        load(fixture_copy)
