@@ -84,7 +84,8 @@ def schemathesis_args(
     args += ["--exclude-checks", ",".join(sorted(NOT_APPLICABLE)), "--max-examples", str(max_examples)]
     args += ["--phases", phases, "--workers", str(workers)]
     if seed is not None:
-        args += ["--seed", str(seed)]
+        # A seed alone still lets generation vary between runs; deterministic mode makes the run repeat.
+        args += ["--seed", str(seed), "--generation-deterministic"]
     for operation_id in include_operation:
         args += ["--include-operation-id", operation_id]
     for tag in include_tag:

@@ -166,3 +166,27 @@ def test_pacer_waits_out_a_429_and_an_exhausted_window() -> None:
     started = time.monotonic()
     Pacer().wait()
     assert time.monotonic() - started < 0.1
+
+
+def sent_requests(seed: int, har: Path) -> list[tuple[str, str]]:
+    """Every request a read-only run with this seed sends to a fresh mock, in order, from its HAR report."""
+    with running_server("--tokens", TOKEN, "--log-level", "warning") as base_url:
+        result = run_check(
+            "--base-url", f"{base_url}/v1", "--token", TOKEN, "--include-tag", "Deals", "--read-only",
+            "--max-examples", "10", "--seed", str(seed), "--phases", "examples,fuzzing",
+            "--report", f"har={har}",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-2000:]
+        entries = json.loads(har.read_text())["log"]["entries"]
+        sent = [(entry["request"]["method"], entry["request"]["url"].replace(base_url, "")) for entry in entries]
+        # Schemathesis' own probes with made-up credentials (ignored_auth) are not part of the seeded generation.
+        return [(method, url) for method, url in sent if "api_token=" not in url]
+
+
+def test_the_same_seed_repeats_a_run_and_another_seed_does_not(tmp_path: Path) -> None:
+    first = sent_requests(11, tmp_path / "first.har")
+    again = sent_requests(11, tmp_path / "again.har")
+    other = sent_requests(12, tmp_path / "other.har")
+    assert len(first) > 20
+    assert first == again
+    assert first != other
