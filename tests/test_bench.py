@@ -1,0 +1,202 @@
+"""The benchmark's own logic: wrk output parsing, the Python load generator, medians, targets and tables."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bench import loadgen, report, servers, wrk
+from bench.kinds import BY_KEY, TOKEN
+from bench.loadgen import LoadResult
+from bench.report import ServerRun, Target
+from bench.run import parse_args
+
+WRK_OUTPUT = """\
+Running 2s test @ http://127.0.0.1:18126/v1/deals/999999
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    22.08ms   15.93ms 153.30ms   85.31%
+    Req/Sec   802.08    262.50     1.16k    52.50%
+  Latency Distribution
+     50%  504.00us
+     75%   21.58ms
+     90%   43.07ms
+     99%    1.20s
+  3199 requests in 2.01s, 0.92MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 10
+Requests/sec:   1594.92
+Transfer/sec:    470.38KB
+"""
+
+
+def result(rps: float = 100.0, p50: float | None = 1.0, errors: int = 0, connections: int = 1) -> LoadResult:
+    return LoadResult("wrk", connections, 10, 1.0, rps, p50, p50, errors)
+
+
+def test_wrk_duration__every_unit_in_milliseconds() -> None:
+    assert [wrk.duration_ms(text) for text in ("850.00us", "1.50ms", "2.00s", "1.50m")] == [0.85, 1.5, 2000, 90_000]
+
+
+def test_wrk_duration__garbage_is_an_error() -> None:
+    with pytest.raises(wrk.WrkError):
+        wrk.duration_ms("fast")
+
+
+def test_parse_wrk__reads_count_rate_percentiles_and_errors() -> None:
+    parsed = wrk.parse_output(WRK_OUTPUT, connections=32)
+    assert (parsed.requests, parsed.duration_s, parsed.connections) == (3199, 2.01, 32)
+    assert parsed.rps == pytest.approx(3199 / 2.01)
+    assert (parsed.p50_ms, parsed.p99_ms) == (pytest.approx(0.504), 1200.0)
+    assert parsed.errors == 13
+    assert not parsed.ok
+
+
+def test_parse_wrk__clean_run_is_ok() -> None:
+    clean = "\n".join(line for line in WRK_OUTPUT.splitlines() if "errors" not in line and "Non-2xx" not in line)
+    assert wrk.parse_output(clean, connections=1).ok
+
+
+def test_parse_wrk__no_request_count_is_an_error() -> None:
+    with pytest.raises(wrk.WrkError, match="no request count"):
+        wrk.parse_output("unable to connect to 127.0.0.1:1 Connection refused", connections=1)
+
+
+def test_wrk_command__script_timeout_latency_and_threads_at_most_connections() -> None:
+    argv = wrk.command("/usr/bin/wrk", "http://127.0.0.1:1/v1/deals", connections=1, duration_s=3, threads=2)
+    assert argv[:6] == ["/usr/bin/wrk", "-t1", "-c1", "-d3s", f"--timeout={wrk.REQUEST_TIMEOUT_S}s", "--latency"]
+    assert argv[-3:] == ["-s", str(wrk.LUA_SCRIPT), "http://127.0.0.1:1/v1/deals"]
+    assert wrk.LUA_SCRIPT.exists()
+
+
+def test_percentile__nearest_rank() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert (loadgen.percentile(values, 0.5), loadgen.percentile(values, 0.99)) == (50.0, 99.0)
+    assert loadgen.percentile([], 0.5) is None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers 200 to the bench token and 401 to anything else, like the mock started with --tokens."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        status = 200 if self.headers.get("x-api-token") == TOKEN else 401
+        self.send_response(status)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tiny_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_python_loadgen__sends_the_kind_for_the_duration(tiny_server: str) -> None:
+    measured = loadgen.run(tiny_server, BY_KEY["add_deal"], TOKEN, connections=4, duration_s=1)
+    assert measured.requests > 0 and measured.errors == 0
+    assert measured.p50_ms is not None and measured.p99_ms is not None and measured.p50_ms <= measured.p99_ms
+
+
+def test_python_loadgen__counts_non_2xx_as_errors(tiny_server: str) -> None:
+    measured = loadgen.run(tiny_server, BY_KEY["get_deal"], "wrong-token", connections=1, duration_s=1)
+    assert measured.requests > 0 and measured.errors == measured.requests
+
+
+def test_python_loadgen__refused_connections_are_errors_and_it_stops() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    measured = loadgen.run(f"http://127.0.0.1:{port}", BY_KEY["get_deal"], TOKEN, connections=2, duration_s=1)
+    assert measured.requests == 0 and measured.errors > 0 and not measured.ok
+
+
+def test_vm_rss__read_from_proc_status_and_own_process_has_some() -> None:
+    assert servers.vm_rss_kb("Name:\tpython\nVmRSS:\t   84340 kB\nThreads:\t3\n") == 84340
+    assert servers.vm_rss_kb("Name:\tzombie\n") == 0
+    assert servers.rss_kb(os.getpid()) > 0
+
+
+def _run(rps: float, p50: float, startup: float = 1.0, errors: int = 0) -> ServerRun:
+    run = ServerRun(startup_s=startup, ready_s=startup, rss_start_mb=80, rss_mb=90)
+    run.results = {"get_deal": {1: result(rps, p50, errors), 32: result(rps * 2, p50 * 10, errors, 32)}}
+    return run
+
+
+def test_summarise__medians_over_rounds() -> None:
+    summary = report.summarise([_run(100, 1.0, 3.0), _run(300, 3.0, 1.0), _run(200, 2.0, 2.0)])
+    assert summary["startup_s"] == 2.0 and summary["rounds"] == 3
+    assert summary["kinds"]["get_deal"]["1"] | {"requests": 0} == {"rps": 200, "p50_ms": 2.0, "p99_ms": 2.0,
+                                                                  "requests": 0, "errors": 0}  # fmt: skip
+    assert report.figure(summary, "get_deal", 32, "rps") == 400
+
+
+def test_figure__a_figure_with_errors_compares_with_nothing() -> None:
+    summary = report.summarise([_run(100, 1.0, errors=3)])
+    assert report.figure(summary, "get_deal", 1, "rps") is None
+    assert report.figure(summary, "list_deals", 1, "rps") is None
+
+
+def test_advantage__above_one_means_the_mock_wins_either_way() -> None:
+    assert report.advantage(300, 100, higher_is_better=True) == 3
+    assert report.advantage(1.0, 4.0, higher_is_better=False) == 4
+    assert report.advantage(None, 4.0, higher_is_better=False) is None
+
+
+def test_target__pass_fail_and_not_measured() -> None:
+    assert Target("start-up", 0.5, 1.0, "s").status == "PASS"
+    assert Target("start-up", 1.0, 1.0, "s").status == "FAIL"
+    assert Target("vs Prism", 1.5, 1.5, "x", at_least=True).status == "PASS"
+    assert Target("start-up", None, 1.0, "s").line() == "n/a   start-up: not measured (target < 1.00 s)"
+
+
+def test_table__aligns_columns() -> None:
+    text = report.table(["request", "req/s"], [["GET /v1/deals/1", "1,234"], ["POST /v1/deals", "5"]])
+    assert text.splitlines() == [
+        "request          req/s",
+        "---------------  -----",
+        "GET /v1/deals/1  1,234",
+        "POST /v1/deals       5",
+    ]
+
+
+def test_main_table__ratios_to_prism_and_errors_noted() -> None:
+    mock = report.summarise([_run(300, 1.0)])
+    prism = report.summarise([_run(100, 2.0, startup=2.0)])
+    row = next(
+        line for line in report.main_table(mock, prism, [1, 32]).splitlines() if line.startswith("GET /v1/deals/1 ")
+    )
+    assert row.split()[3:] == ["300", "1.00", "1.00", "100", "2.00", "2.00", "3.00x", "2.00x", "2.00x"]
+
+
+def test_scale_table__rss_per_10k_deals_and_growth() -> None:
+    small, big = report.summarise([_run(100, 1.0)]), report.summarise([_run(10, 10.0)])
+    lines = report.scale_table({1000: small, 10_000: big}, baseline_rss_mb=80).splitlines()
+    assert lines[2].split()[:4] == ["1,000", "1.00", "90.0", "100"]
+    assert lines[-1].split()[:2] == ["growth", "1,000->10,000"] and "10.00x" in lines[-1]
+
+
+def test_parse_args__quick_defaults_yield_to_explicit_options() -> None:
+    quick = parse_args(["--quick", "--sizes", "2000,3000"])
+    assert (quick.duration, quick.rounds, quick.sizes, quick.connections) == (2, 1, [2000, 3000], [1, 32])
+    full = parse_args([])
+    assert (full.duration, full.rounds, full.sizes) == (4, 3, [1000, 10_000, 100_000])
