@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from mock_server.domain.collection import Page
@@ -15,7 +16,12 @@ JSON = "application/json"
 
 
 def encode(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON. orjson is ~10x faster on big pages; it refuses integers beyond 64 bits, which a
+    client may legitimately send (a custom field value, a channel id), so those bodies take the slow path."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def respond(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
