@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -146,47 +147,21 @@ def cleanup(base_url: str, token: str, log: Path) -> None:
 @click.option("--read-only/--allow-writes", default=None, help="GET only; the default against non-loopback URLs.")
 @click.option("--rate", type=click.FloatRange(min=0.1), help="At most this many requests per second.")
 @click.option("--other-token", envvar="FINTESK_CHECK_OTHER_TOKEN", help="A second token, to check tenant isolation.")
-def check(
-    base_url: str,
-    token: str,
-    include_operation: tuple[str, ...],
-    include_tag: tuple[str, ...],
-    exclude_operation: tuple[str, ...],
-    max_examples: int,
-    seed: int | None,
-    phases: str,
-    workers: int,
-    reports: tuple[str, ...],
-    read_only: bool | None,
-    rate: float | None,
-    other_token: str | None,
-) -> None:
+def check(base_url: str, token: str, read_only: bool | None, other_token: str | None, **run: Any) -> None:
     """Check an endpoint against spec/openapi.yaml. Exit 0 conformant, 1 violations, 2 usage or connection error."""
     base_url = base_url.rstrip("/")
-    unknown = set(phases.split(",")) - set(PHASES)
+    unknown = set(run["phases"].split(",")) - set(PHASES)
     if unknown:
         raise UsageError(f"--phases takes a subset of {','.join(PHASES)}; unknown: {','.join(sorted(unknown))}")
     if read_only is None:
         read_only = not is_loopback(base_url)
     probe(base_url, token)
     mode = "read-only (GET)" if read_only else "reads and writes"
-    click.echo(f"Checking {base_url} against {SPEC_PATH.name}: {mode}, {max_examples} examples per operation.")
+    click.echo(f"Checking {base_url} against {SPEC_PATH.name}: {mode}, {run['max_examples']} examples per operation.")
     with tempfile.TemporaryDirectory(prefix="fintesk-check-") as folder:
         created = Path(folder) / "created.jsonl"
-        args = schemathesis_args(
-            base_url,
-            config_file(Path(folder)),
-            include_operation=include_operation,
-            include_tag=include_tag,
-            exclude_operation=exclude_operation,
-            max_examples=max_examples,
-            seed=seed,
-            phases=phases,
-            workers=workers,
-            reports=reports,
-            read_only=read_only,
-            rate=rate,
-        )
+        # `run` holds the remaining options exactly as schemathesis_args names them.
+        args = schemathesis_args(base_url, config_file(Path(folder)), read_only=read_only, **run)
         env = {**os.environ, "FINTESK_CHECK_TOKEN": token, "SCHEMATHESIS_HOOKS": "contract_tests.hooks",
                "FINTESK_CHECK_CREATED": str(created)}  # fmt: skip
         if other_token:
