@@ -176,6 +176,16 @@ def test_get_deals__sort_by_name_then_value_desc_breaks_name_ties_by_value(api: 
     assert names == sorted(names)
 
 
+def test_get_deals__sort_by_a_custom_field_puts_deals_without_a_value_last(api: Api) -> None:
+    deals = api.data("GET", "/deals", params={"sort": f"{SETUP_FEE} DESC", "limit": 500})
+
+    with_fee = [deal for deal in live_deals() if deal.get(SETUP_FEE) is not None]
+    expected = sorted((deal[SETUP_FEE] for deal in with_fee), reverse=True)
+    assert with_fee, "the fixtures give some deals a setup fee"
+    assert [deal[SETUP_FEE] for deal in deals[: len(with_fee)]] == expected
+    assert all(deal.get(SETUP_FEE) is None for deal in deals[len(with_fee) :])
+
+
 def test_get_deals__unknown_sort_field_is_400_naming_it(api: Api) -> None:
     assert_error(api.get("/deals", params={"sort": "flavour ASC"}), 400, "sort", "flavour")
 
