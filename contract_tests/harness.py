@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -12,11 +13,13 @@ from typing import Any
 import hypothesis
 import hypothesis.errors
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, Phase
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import FailureGroup
 
 import contract_tests.checks  # noqa: F401  (registers the Fintesk checks)
+from mock_server import SPEC_PATH
 
 CONFIG_PATH = Path(__file__).with_name("schemathesis.toml")
 # Checks that only make sense with a history of calls, run by the stateful part.
@@ -50,20 +53,41 @@ def check_names() -> list[str]:
     return [name for name in CHECKS.get_all_names() if name not in NOT_APPLICABLE]
 
 
-def load_schema(app: Any, token: str) -> Any:
+def load_schema(app: Any, token: str, operation_ids: Sequence[str] | None = None) -> Any:
     settings = tomllib.loads(CONFIG_PATH.read_text(encoding="utf-8"))
     # Naming the token's scheme tells Schemathesis the auth is given, so it generates no other credentials.
     settings["auth"] = {"openapi": {"api_key_header": {"api_key": token}}}
     config = schemathesis.Config.from_dict(settings)
-    # The app serves the very document in spec/; loading it from the app also routes every call into the app.
-    return schemathesis.openapi.from_asgi("/v1/openapi.json", app, config=config)
+    raw = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    if operation_ids is not None:
+        raw["paths"] = only(raw["paths"], set(operation_ids))
+    schema = schemathesis.openapi.from_dict(raw, config=config)
+    schema.app = app  # every call goes into the app, no network
+    return schema
+
+
+def only(paths: dict[str, Any], keep: set[str]) -> dict[str, Any]:
+    """The spec's paths reduced to some operations, with links to the others removed (for focused runs)."""
+    kept: dict[str, Any] = {}
+    for path, item in paths.items():
+        operations = {method: copy.deepcopy(op) for method, op in item.items() if op.get("operationId") in keep}
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                links = response.get("links", {})
+                for name in [name for name, link in links.items() if link.get("operationId") not in keep]:
+                    del links[name]
+        if operations:
+            kept[path] = {**{key: value for key, value in item.items() if key == "parameters"}, **operations}
+    return kept
 
 
 class Harness:
     """Runs generated requests for chosen operations against `app` and records which checks fail."""
 
-    def __init__(self, app: Any, token: str, checks: Iterable[str] | None = None) -> None:
-        self.schema = load_schema(app, token)
+    def __init__(
+        self, app: Any, token: str, checks: Iterable[str] | None = None, operation_ids: Sequence[str] | None = None
+    ) -> None:
+        self.schema = load_schema(app, token, operation_ids)
         self.headers = {"x-api-token": token}
         names = list(checks) if checks is not None else check_names()
         self.checks = [(name, CHECKS.get_by_names([name])[0]) for name in names]

@@ -91,10 +91,20 @@ def find_even_deleted(self: Collection, record_id: int) -> Record | None:
     return self._records.get(record_id)
 
 
+DEAL_LIFECYCLE = ["addDeal", "getDeal", "updateDeal", "deleteDeals"]
+
+
 def test_read_after_delete_that_succeeds_fails_the_stateful_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Collection, "find", find_even_deleted)
-    report = Harness(mock_app(), TOKEN).run_stateful(max_examples=30)
+    report = Harness(mock_app(), TOKEN, operation_ids=DEAL_LIFECYCLE).run_stateful(max_examples=30)
+    assert report.requests["DELETE /deals"] > 0
     assert "fintesk_deleted_stay_deleted" in report.failed_checks
+
+
+def test_clean_deal_lifecycle_passes_the_stateful_run() -> None:
+    report = Harness(mock_app(), TOKEN, operation_ids=DEAL_LIFECYCLE).run_stateful(max_examples=30)
+    assert report.requests["DELETE /deals"] > 0
+    assert report.findings == []
 
 
 def test_read_after_bulk_delete_that_succeeds_fails_fintesk_deleted_stay_deleted(
