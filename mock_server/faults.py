@@ -16,11 +16,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import envelope
 from mock_server.errors import Invalid, NotFound
-from mock_server.tenancy import tokens_of
+from mock_server.tenancy import API_PREFIX, tokens_of, under
 
 KINDS = ("status", "delay", "truncate", "non_json", "drop")
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE")
-PREFIX = "/v1"
+PREFIX = API_PREFIX
 MAX_DELAY_MS = 300_000
 # How many send-wrapping middleware a dropped connection looks through for the server's transport.
 _MAX_WRAPPERS = 16
@@ -122,7 +122,7 @@ class Faults:
 
     def match(self, method: str, path: str, tokens: builtins.list[str]) -> Fault | None:
         """A copy of the first fault that applies to this request, after using up one of its `times`."""
-        if not (path == PREFIX or path.startswith(PREFIX + "/")):
+        if not under(path, PREFIX):
             return None
         with self._lock:
             for fault in self._faults:

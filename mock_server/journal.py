@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
-from mock_server.tenancy import tokens_of
+from mock_server.tenancy import tokens_of, under
 
 MAX_TENANTS = 1000
 MAX_TEXT_BYTES = 10 * 1024
@@ -140,8 +140,7 @@ class JournalMiddleware:
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or not (path == self.prefix or path.startswith(self.prefix + "/")):
+        if scope["type"] != "http" or not under(scope.get("path", ""), self.prefix):
             await self.app(scope, receive, send)
             return
         started, stamp = time.perf_counter(), self.journal.stamp()

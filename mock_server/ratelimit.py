@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import envelope
 from mock_server.errors import Invalid
-from mock_server.tenancy import tokens_of
+from mock_server.tenancy import tokens_of, under
 
 # Past this many remembered tokens, windows that have emptied are swept, so memory follows the active tokens.
 _SWEEP_AT = 1024
@@ -125,7 +125,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        tokens = tokens_of(scope) if scope["type"] == "http" and self._covers(path) else []
+        tokens = tokens_of(scope) if scope["type"] == "http" and under(path, self.prefix) else []
         if not tokens:
             await self.app(scope, receive, send)
             return
@@ -144,9 +144,6 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-    def _covers(self, path: str) -> bool:
-        return path == self.prefix or path.startswith(self.prefix + "/")
 
     async def _refuse(self, send: Send, headers: dict[str, str]) -> None:
         limit, reset = headers["x-ratelimit-limit"], headers["x-ratelimit-reset"]

@@ -80,6 +80,14 @@ class Tenants:
             self._accounts.pop(token, None)
 
 
+API_PREFIX = "/v1"
+
+
+def under(path: str, prefix: str = API_PREFIX) -> bool:
+    """Whether a request path belongs to the API (the prefix itself or anything below it)."""
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def tokens_of(scope: Scope) -> list[str]:
     """Every token a request carries: `x-api-token`, `Authorization: Bearer` and the `api_token` query parameter."""
     tokens: list[str] = []
@@ -105,8 +113,7 @@ class TenantMiddleware:
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or not (path == self.prefix or path.startswith(self.prefix + "/")):
+        if scope["type"] != "http" or not under(scope.get("path", ""), self.prefix):
             await self.app(scope, receive, send)
             return
         assert self.tenants is not None
