@@ -15,6 +15,7 @@ from itertools import accumulate
 from typing import Any
 
 from mock_server.domain.clock import DATE_FORMAT, parse_datetime
+from mock_server.domain.deals import UNTRACKED
 from mock_server.domain.money import line_sum, number
 from mock_server.fixtures import FixtureSet
 
@@ -254,13 +255,9 @@ class _Builder:
             "first_won_time": closed if status == "won" else None,
             "lost_time": closed if status == "lost" else None,
             "expected_close_date": time.date(self.between(added, time.now + FUTURE_DAYS * DAY)),
-            "origin_id": None,
-            "channel": None,
-            "channel_id": None,
-            "last_incoming_mail_time": None,
-            "last_outgoing_mail_time": None,
-            "person_hidden": False,
-            "active_flag": True,
+            **UNTRACKED,
+            # A deleted deal is an inactive record: reads by id answer 404, only status=deleted lists it.
+            "active_flag": status != "deleted",
         }
         return deal, added, moved
 

@@ -146,3 +146,20 @@ def test_no_product_lines_leaves_a_plain_value(base: FixtureSet) -> None:
 def test_a_negative_count_is_refused(base: FixtureSet) -> None:
     with pytest.raises(ValueError, match="deals"):
         generate_account(base, deals=-1)
+
+
+def test_deleted_deals_are_inactive_records(small: FixtureSet) -> None:
+    deleted = [deal for deal in small.records["deals"] if deal["status"] == "deleted"]
+    assert deleted
+    assert all(deal["active_flag"] is False for deal in deleted)
+    assert all(deal["active_flag"] is True for deal in small.records["deals"] if deal["status"] != "deleted")
+
+
+def test_a_generated_deleted_deal_reads_as_404(base: FixtureSet) -> None:
+    served = generate_account(base, deals=200, seed=3)  # what `serve --generate-deals 200 --seed 3` serves
+    deleted = next(deal for deal in served.records["deals"] if deal["status"] == "deleted")
+    with create_app(Settings(generate_deals=200, seed=3)).test_client() as client:
+        headers = {"x-api-token": "generated"}
+        assert client.get(f"/v1/deals/{deleted['id']}", headers=headers).status_code == 404
+        listed = client.get("/v1/deals", params={"status": "deleted", "limit": 500}, headers=headers).json()["data"]
+        assert deleted["id"] in [deal["id"] for deal in listed]

@@ -20,6 +20,15 @@ WRITABLE = ("name", "origin_id", "channel", "channel_id", "add_time", "value", "
             "expected_close_date", "probability", "lost_reason")  # fmt: skip
 STATUS_TIMES = ("won_time", "lost_time", "close_time")
 LIST_STATUSES = {"open", "won", "lost", "deleted"}
+# Fields every deal carries that the mock never changes on its own (no mail, no marketing channels).
+UNTRACKED: Record = {
+    "origin_id": None,
+    "channel": None,
+    "channel_id": None,
+    "last_incoming_mail_time": None,
+    "last_outgoing_mail_time": None,
+    "person_hidden": False,
+}
 
 
 class Deals(Collection):
@@ -57,12 +66,7 @@ class Deals(Collection):
             "first_won_time": None,
             "lost_time": None,
             "expected_close_date": None,
-            "origin_id": None,
-            "channel": None,
-            "channel_id": None,
-            "last_incoming_mail_time": None,
-            "last_outgoing_mail_time": None,
-            "person_hidden": False,
+            **UNTRACKED,
             "active_flag": True,
         }
         self._check_references(fields)
