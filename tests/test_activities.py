@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.conftest import Api, assert_error
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
-RESOURCE_MISSING = "A resource required for this operation was not found."
-
-
-@cache
-def fixture(name: str) -> Any:
-    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
-
-
-def by_id(name: str) -> dict[int, dict[str, Any]]:
-    return {record["id"]: record for record in fixture(name)}
+from tests.fixture_data import RESOURCE_MISSING, by_id, fixture
 
 
 def api_user_id() -> int:

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import re
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.conftest import Api, assert_error
+from tests.fixture_data import fixture
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
 HEX_KEY = re.compile(r"^[0-9a-f]{40}$")
-
-
-@cache
-def fixture(name: str) -> Any:
-    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
 def fixture_fields() -> list[dict[str, Any]]:

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import Api, assert_error
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
-RESOURCE_MISSING = "A resource required for this operation was not found."
-
-
-@cache
-def _records(name: str) -> tuple[dict[str, Any], ...]:
-    return tuple(yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8")))
+from tests.fixture_data import RESOURCE_MISSING, fixture
 
 
 def lines_of(deal_id: int) -> list[dict[str, Any]]:
-    lines = [dict(line) for line in _records("deal_products") if line["deal_id"] == deal_id]
+    lines = [dict(line) for line in fixture("deal_products") if line["deal_id"] == deal_id]
     return sorted(lines, key=lambda line: (line["order_nbr"], line["id"]))
 
 
 def deal(deal_id: int) -> dict[str, Any]:
-    return dict(next(record for record in _records("deals") if record["id"] == deal_id))
+    return dict(next(record for record in fixture("deals") if record["id"] == deal_id))
 
 
 def expected_sum(line: dict[str, Any]) -> float:
@@ -108,7 +99,7 @@ def test_get_deal_products__without_include_product_data_has_no_product(api: Api
 
 
 def test_get_deal_products__include_product_data_adds_the_product(api: Api) -> None:
-    products = {product["id"]: product for product in _records("products")}
+    products = {product["id"]: product for product in fixture("products")}
 
     lines = api.data("GET", "/deals/26/products", params={"include_product_data": 1})
 
@@ -143,9 +134,9 @@ def test_add_deal_product__answers_the_line_with_its_attachment_id(api: Api) -> 
 
     assert response.status_code == 200, response.text
     line = response.json()["data"]
-    assert line["product_attachment_id"] == line["id"] == len(_records("deal_products")) + 1
+    assert line["product_attachment_id"] == line["id"] == len(fixture("deal_products")) + 1
     assert (line["deal_id"], line["product_id"]) == (3, 4)
-    assert line["name"] == next(p["name"] for p in _records("products") if p["id"] == 4)
+    assert line["name"] == next(p["name"] for p in fixture("products") if p["id"] == 4)
 
 
 def test_add_deal_product__line_joins_the_list(api: Api) -> None:

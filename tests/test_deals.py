@@ -4,32 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import Api, assert_error
 from starlette.testclient import TestClient
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
-RESOURCE_MISSING = "A resource required for this operation was not found."
+from tests.fixture_data import RESOURCE_MISSING, by_id, fixture
+
 LEAD_SOURCE = "39c4b01fa288e17a6f1d3044b94af98c2282e368"  # enum deal field, options 105-109
 SETUP_FEE = "180bc30c772287879e43837406ced0113b7d16a3"  # monetary deal field
-
-
-@cache
-def _records(name: str) -> tuple[dict[str, Any], ...]:
-    return tuple(yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8")))
-
-
-def fixture(name: str) -> list[dict[str, Any]]:
-    return [dict(record) for record in _records(name)]
-
-
-def by_id(name: str) -> dict[int, dict[str, Any]]:
-    return {record["id"]: record for record in fixture(name)}
 
 
 def live_deals() -> list[dict[str, Any]]:

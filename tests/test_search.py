@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from mock_server import DEFAULT_FIXTURES
 from mock_server.domain import search
@@ -16,23 +13,9 @@ from mock_server.domain.clock import Clock
 from mock_server.errors import Invalid
 from mock_server.fixtures import load
 from tests.conftest import Api, assert_error
+from tests.fixture_data import RESOURCE_MISSING, by_id, fixture
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
-RESOURCE_MISSING = "A resource required for this operation was not found."
 LIVE = ("open", "won", "lost")
-
-
-@cache
-def _records(name: str) -> tuple[dict[str, Any], ...]:
-    return tuple(yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8")))
-
-
-def fixture(name: str) -> list[dict[str, Any]]:
-    return [dict(record) for record in _records(name)]
-
-
-def by_id(name: str) -> dict[int, dict[str, Any]]:
-    return {record["id"]: record for record in fixture(name)}
 
 
 def partner_code_key() -> str:

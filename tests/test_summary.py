@@ -3,54 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import Api, assert_error
 from starlette.testclient import TestClient
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
-RESOURCE_MISSING = "A resource required for this operation was not found."
-
-
-@cache
-def _load(name: str) -> Any:
-    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
+from tests.fixture_data import RESOURCE_MISSING, fixture, weighted
 
 
 def live_deals() -> list[dict[str, Any]]:
-    return [dict(deal) for deal in _load("deals") if deal["status"] != "deleted"]
+    return [dict(deal) for deal in fixture("deals") if deal["status"] != "deleted"]
 
 
 def deals_by_id() -> dict[int, dict[str, Any]]:
-    return {deal["id"]: dict(deal) for deal in _load("deals")}
-
-
-def weighted(deal: dict[str, Any]) -> float:
-    """Value × the deal's probability, else its stage's; a pipeline without probabilities weighs 100%."""
-    stage = next(stage for stage in _load("stages") if stage["id"] == deal["stage_id"])
-    pipeline = next(pipeline for pipeline in _load("pipelines") if pipeline["id"] == deal["pipeline_id"])
-    if deal["probability"] is not None:
-        probability = deal["probability"]
-    elif pipeline["deal_probability"]:
-        probability = stage["deal_probability"]
-    else:
-        probability = 100
-    return round(deal["value"] * probability / 100, 2)
+    return {deal["id"]: dict(deal) for deal in fixture("deals")}
 
 
 def money(code: str, amount: float) -> str:
-    currency = next(currency for currency in _load("currencies") if currency["code"] == code)
+    currency = next(currency for currency in fixture("currencies") if currency["code"] == code)
     amount = round(amount, currency["decimal_points"])
     digits = 0 if float(amount).is_integer() else currency["decimal_points"]
     return f"{'-' if amount < 0 else ''}{currency['symbol']}{abs(amount):,.{digits}f}"
 
 
 def to(target: str, code: str, amount: float) -> float:
-    rates = _load("company")["exchange_rates"]["rates"]
+    rates = fixture("company")["exchange_rates"]["rates"]
     return amount * rates[code] / rates[target]
 
 
@@ -89,7 +67,7 @@ def expected_summary(deals: list[dict[str, Any]], target: str) -> dict[str, Any]
 
 
 def user_currency(user_id: int) -> str:
-    return str(next(user for user in _load("users") if user["id"] == user_id)["default_currency"])
+    return str(next(user for user in fixture("users") if user["id"] == user_id)["default_currency"])
 
 
 @pytest.fixture
@@ -104,7 +82,7 @@ def daniel(client: TestClient) -> Iterator[Api]:
 def test_summary__totals_every_not_deleted_deal_in_the_token_users_currency(api: Api) -> None:
     summary = api.data("GET", "/deals/summary")
 
-    assert summary == expected_summary(live_deals(), user_currency(_load("company")["api_user_id"]))
+    assert summary == expected_summary(live_deals(), user_currency(fixture("company")["api_user_id"]))
 
 
 def test_summary__converts_to_the_default_currency_of_the_tokens_user(daniel: Api) -> None:
@@ -184,7 +162,7 @@ def test_summary__unknown_filter_id_is_404(api: Api) -> None:
 
 
 def test_summary__filter_of_another_type_is_400(api: Api) -> None:
-    activity_filter = next(record for record in _load("filters") if record["type"] != "deals")
+    activity_filter = next(record for record in fixture("filters") if record["type"] != "deals")
 
     assert_error(api.get("/deals/summary", params={"filter_id": activity_filter["id"]}), 400, "filter_id")
 

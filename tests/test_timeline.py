@@ -4,43 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from conftest import Api, assert_error
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
-RESOURCE_MISSING = "A resource required for this operation was not found."
+from tests.fixture_data import RESOURCE_MISSING, fixture, weighted
+
 CLOSING_DAY = "1883163f1496a54353d35b04a8c37e492496f627"  # custom deal field of type date
 Deal = dict[str, Any]
 
 
-@cache
-def _load(name: str) -> Any:
-    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
-
-
 def open_and_won() -> list[Deal]:
-    return [dict(deal) for deal in _load("deals") if deal["status"] in ("open", "won")]
-
-
-def weighted(deal: Deal) -> float:
-    """Value × the deal's probability, else its stage's; a pipeline without probabilities weighs 100%."""
-    stage = next(stage for stage in _load("stages") if stage["id"] == deal["stage_id"])
-    pipeline = next(pipeline for pipeline in _load("pipelines") if pipeline["id"] == stage["pipeline_id"])
-    if deal.get("probability") is not None:
-        probability = deal["probability"]
-    elif pipeline["deal_probability"]:
-        probability = stage["deal_probability"]
-    else:
-        probability = 100
-    return round(deal["value"] * probability / 100, 2)
+    return [dict(deal) for deal in fixture("deals") if deal["status"] in ("open", "won")]
 
 
 def to(target: str, code: str, amount: float) -> float:
-    rates = _load("company")["exchange_rates"]["rates"]
+    rates = fixture("company")["exchange_rates"]["rates"]
     return amount * rates[code] / rates[target]
 
 
@@ -238,7 +217,7 @@ def test_timeline__a_new_deal_is_in_the_day_of_its_add_time(api: Api) -> None:
 def test_timeline__deals_show_plain_ids_for_owner_person_and_organization(api: Api) -> None:
     periods = timeline(api, "2026-10-01", "quarter", 2, "expected_close_date")
 
-    records = {deal["id"]: deal for deal in _load("deals")}
+    records = {deal["id"]: deal for deal in fixture("deals")}
     deals = [deal for period in periods for deal in period["deals"]]
     assert deals
     for deal in deals:
