@@ -25,6 +25,7 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH, envelope, fixtures
+from mock_server.bulk import no_collection
 from mock_server.control import ControlMiddleware, ControlPlane
 from mock_server.domain.clock import Clock
 from mock_server.errors import FinteskError
@@ -85,10 +86,12 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
 def control_plane(settings: Settings) -> ControlPlane:
     """The server's state and its steering: tenants from the fixtures (or a state file), clock, seed, faults."""
     clock = Clock()
-    fixture = fixtures.load(settings.fixtures)
-    if settings.generate_deals:
-        fixture = generate_account(fixture, deals=settings.generate_deals, seed=settings.seed)
-    tenants = Tenants(fixture, settings, clock, seed=settings.seed)
+    with no_collection():
+        fixture = fixtures.load(settings.fixtures)
+        if settings.generate_deals:
+            fixture = generate_account(fixture, deals=settings.generate_deals, seed=settings.seed)
+        tenants = Tenants(fixture, settings, clock, seed=settings.seed)
+        tenants.prepare()
     control = ControlPlane(settings, clock, tenants, Faults(seed=settings.seed), RateLimiter(settings.rate_limit),
                            Journal(stamp=clock.stamp))  # fmt: skip
     if settings.state is not None:

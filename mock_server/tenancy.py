@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server.bulk import no_collection
 from mock_server.domain.account import Account
 from mock_server.domain.clock import Clock
 from mock_server.errors import Unauthorized
@@ -33,6 +34,8 @@ class Tenants:
         self.seed = seed
         self.state: dict[str, Any] | None = None
         self._accounts: dict[str, Account] = {}
+        # One built account of the fixture per acting user; tenants fork it instead of building their own.
+        self._templates: dict[int, Account] = {}
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -53,7 +56,23 @@ class Tenants:
             return import_state(self.state, self.clock, seed=tenant_seed(self.seed, token))
         company = fixture.company
         user_id = int(company["tokens"].get(token, company["api_user_id"]))
-        return Account(fixture, self.clock, user_id, seed=tenant_seed(self.seed, token))
+        seed = tenant_seed(self.seed, token)
+        if fixture is not self.fixture:
+            return Account(fixture, self.clock, user_id, seed=seed)
+        return self._template(user_id).fork(user_id, seed)
+
+    def prepare(self) -> None:
+        """Build the account tenants fork now (at start-up) rather than on the first request."""
+        if self.state is None:
+            self._template(int(self.fixture.company["api_user_id"]))
+
+    def _template(self, user_id: int) -> Account:
+        """The fixture account as `user_id` sees it, built once: never served, only forked."""
+        template = self._templates.get(user_id)
+        if template is None:
+            with no_collection():
+                template = self._templates[user_id] = Account(self.fixture, self.clock, user_id, copy_records=False)
+        return template
 
     def use_state(self, state: dict[str, Any]) -> None:
         """Start every tenant from an exported state instead of the fixtures."""
@@ -69,6 +88,7 @@ class Tenants:
         if fixture is not self.fixture:
             self.state = None
         self.fixture = fixture
+        self._templates.clear()
         if seed is not None:
             self.seed = seed
         self._accounts.clear()

@@ -242,3 +242,48 @@ def test_page_more__is_true_only_when_items_lie_beyond_the_page(start: int, limi
 
     assert page.more is more
     assert ("next_start" in page.pagination()) is more
+
+
+# --- forks (how tenants share one built account) -------------------------------------------------------------------
+
+
+def test_fork__changes_stay_in_the_fork() -> None:
+    original = persons()
+    fork = original.fork()
+    fork.change(fork.own(fork.get(4)), {"name": "Berta", "org_id": 10})
+    assert fork.get(4)["name"] == "Berta"
+    assert [record["id"] for record in fork.where("org_id", 10)] == [1, 2, 4]
+    assert original.get(4)["name"] == "Bert"
+    assert [record["id"] for record in original.where("org_id", 10)] == [1, 2]
+    assert [record["id"] for record in original.where("org_id", 20)] == [4]
+
+
+def test_fork__added_records_stay_in_the_fork() -> None:
+    original = persons()
+    fork = original.fork()
+    added = fork.add({"name": "Dora", "org_id": 20})
+    fork.change(added, {"name": "Dorothea"})
+    assert fork.get(added["id"])["name"] == "Dorothea"
+    assert original.find(added["id"]) is None
+    assert [record["id"] for record in original.where("org_id", 20)] == [4]
+
+
+def test_fork__changing_a_record_not_owned_is_refused() -> None:
+    fork = persons().fork()
+    with pytest.raises(RuntimeError, match="own"):
+        fork.change(fork.get(1), {"name": "Nobody"})
+
+
+def test_fork__own_copies_nested_values_too() -> None:
+    original = Collection("Person", [{"id": 1, "email": [{"value": "a@example.com"}]}])
+    fork = original.fork()
+    fork.own(fork.get(1))["email"][0]["value"] = "b@example.com"
+    assert original.get(1)["email"][0]["value"] == "a@example.com"
+
+
+def test_fork__reordered_index_stays_in_the_fork() -> None:
+    original = persons()
+    fork = original.fork()
+    fork.reorder_index("org_id", 10, [2, 1])
+    assert fork.index_ids("org_id", 10) == [2, 1]
+    assert original.index_ids("org_id", 10) == [1, 2]

@@ -121,3 +121,26 @@ def test_unmapped_token_acts_as_the_api_user(api: Api) -> None:
 
 def test_fixture_folder_default_is_bundled() -> None:
     assert (Path(Settings().fixtures) / "deals.yaml").exists()
+
+
+def test_every_kind_of_write_stays_in_its_tenant(client: TestClient) -> None:
+    """Tenants share the built fixture account until they change a record: no write may reach the shared copy."""
+    writer, reader = Api(client, "tenant-writer"), Api(client, "tenant-reader")
+    paths = ("/deals?limit=500", "/deals/2/products", "/activities/1", "/filters/1", "/dealFields/12472")
+    before = {path: reader.data("GET", path) for path in paths}
+    custom_key = "39c4b01fa288e17a6f1d3044b94af98c2282e368"
+    assert next(deal for deal in before["/deals?limit=500"] if deal["id"] == 6)[custom_key] is not None
+    writer.data("PUT", "/deals/2", json={"name": "Changed", "stage_id": 3, "status": "won"})
+    writer.data("PUT", "/deals/2/products/1", json={"quantity": 99})
+    writer.data("PUT", "/activities/1", json={"subject": "Changed", "done": 1})
+    writer.data("PUT", "/filters/1", json={"name": "Changed", "conditions": before["/filters/1"]["conditions"]})
+    writer.data("DELETE", "/dealFields/12472")
+    writer.data("DELETE", "/deals", params={"ids": "6"})
+    assert writer.data("GET", "/deals/2")["name"] == "Changed"
+    assert writer.data("GET", "/activities/1")["subject"] == "Changed"
+    assert_error(writer.get("/deals/6"), 404)
+    assert custom_key not in writer.data("GET", "/deals/10")
+    late = Api(client, "tenant-late")  # made after the writes, from the same shared account
+    for path, answer in before.items():
+        assert reader.data("GET", path) == answer, path
+        assert late.data("GET", path) == answer, path

@@ -60,10 +60,13 @@ class Currencies(Collection):
 class Account:
     """A tenant's state. Every request of one token reads and writes exactly one Account."""
 
-    def __init__(self, fixture: FixtureSet, clock: Clock, user_id: int, seed: int = 0) -> None:
+    def __init__(
+        self, fixture: FixtureSet, clock: Clock, user_id: int, seed: int = 0, *, copy_records: bool = True
+    ) -> None:
         """`seed` drives everything random in the account (custom field keys); tenants derive theirs from the
-        server's seed and their token, so a run is reproducible."""
-        data = copy.deepcopy(fixture.records)
+        server's seed and their token, so a run is reproducible. Without `copy_records` the account keeps the
+        fixture's own record dicts: only for an account that is forked and never changed itself."""
+        data = copy.deepcopy(fixture.records) if copy_records else fixture.records
         self.clock = clock
         self.company: dict[str, Any] = copy.deepcopy(fixture.company)
         self.user_id = user_id
@@ -89,6 +92,20 @@ class Account:
              for option in field["options"] or []),
             default=0,
         )  # fmt: skip
+
+    def fork(self, user_id: int, seed: int) -> Account:
+        """A new account equal to this one, sharing its records until it changes them; this one must stay as is."""
+        account = copy.copy(self)
+        account.company = copy.deepcopy(self.company)
+        account.user_id = user_id
+        account.random = random.Random(seed)
+        account.deal_changes = list(self.deal_changes)  # entries never change once logged
+        for name, collection in self.collections().items():
+            clone = collection.fork()
+            if hasattr(clone, "account"):
+                clone.account = account
+            setattr(account, name, clone)
+        return account
 
     def collections(self) -> dict[str, Collection]:
         """Every resource's collection under its fixture name, in the fixture set's order."""

@@ -66,7 +66,7 @@ class Activities(Collection):
         return self.add(activity)
 
     def modify(self, activity_id: int, body: dict[str, Any]) -> Record:
-        activity = self.get(activity_id)
+        activity = self.own(self.get(activity_id))
         now = self.account.clock.stamp()
         changes = self._fields(body)
         if "done" in changes and changes["done"] != activity["done"]:
@@ -78,7 +78,7 @@ class Activities(Collection):
     def remove(self, activity_ids: list[int]) -> list[int]:
         activities = [self.get(activity_id) for activity_id in activity_ids]
         now = self.account.clock.stamp()
-        for activity in activities:
+        for activity in map(self.own, activities):
             self.change(activity, {"active_flag": False, "update_time": now})
         return [activity["id"] for activity in activities]
 
@@ -254,14 +254,14 @@ class ActivityTypes(Collection):
         )
 
     def modify(self, type_id: int, body: dict[str, Any]) -> Record:
-        record = self.get(type_id)
+        record = self.own(self.get(type_id))
         changes: Record = {key: body[key] for key in ("name", "icon_key", "color", "order_nbr") if key in body}
         changes.update(update_time=self.account.clock.stamp(), last_updated_by_user_id=self.account.user_id)
         self.change(record, changes)
         return record
 
     def remove(self, type_ids: list[int]) -> list[Record]:
-        records = [self.get(type_id) for type_id in type_ids]
+        records = [self.own(record) for record in [self.get(type_id) for type_id in type_ids]]
         now = self.account.clock.stamp()
         for record in records:
             self.change(record, {"active_flag": False, "update_time": now})

@@ -100,11 +100,11 @@ class DealProducts(Collection):
         if line["deal_id"] != deal_id:
             # A line of another deal is as unknown here as a missing one.
             raise NotFound(f"{self.label} with id {line_id} not found on deal {deal_id}.")
-        return line
+        return self.own(line)
 
     def _revalue(self, deal_id: int) -> None:
         """A deal with products is worth the sum of its enabled lines."""
-        deal = self.account.deals.get(deal_id)
+        deal = self.account.deals.own(self.account.deals.get(deal_id))
         total = sum(money.line_sum(line) for line in self.where("deal_id", deal_id) if line["enabled_flag"])
         self.account.deals.change(deal, {"value": money.number(total), "update_time": self.account.clock.stamp()})
 

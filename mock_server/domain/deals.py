@@ -84,7 +84,7 @@ class Deals(Collection):
 
     def modify(self, deal_id: int, body: dict[str, Any]) -> Record:
         account = self.account
-        deal = self.get(deal_id)
+        deal = self.own(self.get(deal_id))
         now = account.clock.stamp()
         fields = {key: body[key] for key in WRITABLE if key in body}
         self._check_references(fields)
@@ -107,7 +107,7 @@ class Deals(Collection):
     def remove(self, deal_ids: list[int]) -> list[int]:
         deals = [self.get(deal_id) for deal_id in deal_ids]  # every id must exist before anything changes
         now = self.account.clock.stamp()
-        for deal in deals:
+        for deal in map(self.own, deals):
             self._log_and_apply(deal, {"status": "deleted", "active_flag": False, "update_time": now}, now)
         return [deal["id"] for deal in deals]
 

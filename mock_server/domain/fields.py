@@ -72,7 +72,7 @@ class Fields(Collection):
         return self.add(field)
 
     def modify(self, field_id: int, body: dict[str, Any]) -> Record:
-        field = self.get(field_id)
+        field = self.own(self.get(field_id))
         changes: Record = {"name": body["name"]}
         if "add_visible_flag" in body:
             changes["add_visible_flag"] = body["add_visible_flag"]
@@ -83,14 +83,14 @@ class Fields(Collection):
         return field
 
     def remove(self, field_id: int) -> Record:
-        field = self.get(field_id)
+        field = self.own(self.get(field_id))
         if not is_custom(field):
             raise Invalid(f"Field {field_id} ({field['key']}) is a built-in field and cannot be deleted.")
         self.change(field, {"active_flag": False, "update_time": self.account.clock.stamp()})
         keys = [field["key"], field["key"] + COMPANIONS.get(field["field_type"], "")]
-        for deal in self.account.deals.all():
-            for key in keys:
-                deal.pop(key, None)
+        deals = self.account.deals
+        for deal in [deal for deal in deals.all() if any(key in deal for key in keys)]:
+            deals.drop_keys(deal, keys)
         return field
 
     def _options(self, given: list[dict[str, Any]] | None, current: list[Record]) -> list[Record]:

@@ -44,7 +44,7 @@ class Filters(Collection):
         )
 
     def modify(self, filter_id: int, body: dict[str, Any]) -> Record:
-        record = self.get(filter_id)
+        record = self.own(self.get(filter_id))
         self._check_conditions(record["type"], body["conditions"])
         changes = {"conditions": body["conditions"], "update_time": self.account.clock.stamp()}
         if body.get("name"):
