@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl
@@ -36,6 +37,8 @@ class Tenants:
         self._accounts: dict[str, Account] = {}
         # One built account of the fixture per acting user; tenants fork it instead of building their own.
         self._templates: dict[int, Account] = {}
+        # Called after a new account is made; the server passes gc.freeze (see `serve`).
+        self.settle: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -48,6 +51,8 @@ class Tenants:
         account = self._accounts.get(token)
         if account is None:
             account = self._accounts[token] = self.fresh(token, self.fixture)
+            if self.settle is not None:
+                self.settle()
         return account
 
     def fresh(self, token: str, fixture: FixtureSet) -> Account:

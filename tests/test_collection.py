@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from mock_server.domain.collection import Collection, Page, paginate
+from mock_server.domain.collection import Collection, paginate
 from mock_server.errors import MissingReference, NotFound
 
 
@@ -210,7 +211,29 @@ def test_paginate__renders_only_the_requested_slice() -> None:
 
     assert page.items == [40, 50, 60, 70]
     assert rendered == [4, 5, 6, 7]
-    assert page.total == 10
+    assert page.more is True
+
+
+def test_paginate__draws_only_the_page_and_one_more_from_a_lazy_list() -> None:
+    drawn: list[int] = []
+
+    def records() -> Iterator[dict[str, Any]]:
+        for record in numbered(1000):
+            drawn.append(record["id"])
+            yield record
+
+    page = paginate(records(), 10, 5, dict)
+
+    assert [record["id"] for record in page.items] == [11, 12, 13, 14, 15]
+    assert drawn == list(range(1, 17))
+    assert page.more is True
+
+
+def test_paginate__start_beyond_any_index_is_an_empty_page() -> None:
+    page = paginate(iter(numbered(3)), 2**80, 5, dict)
+
+    assert page.items == []
+    assert page.more is False
 
 
 def test_paginate__start_past_the_end_is_an_empty_page() -> None:
@@ -238,7 +261,7 @@ def test_pagination__page_ending_exactly_at_the_end_has_no_more() -> None:
 
 @pytest.mark.parametrize(("start", "limit", "total", "more"), [(0, 5, 6, True), (0, 5, 5, False), (4, 1, 6, True)])
 def test_page_more__is_true_only_when_items_lie_beyond_the_page(start: int, limit: int, total: int, more: bool) -> None:
-    page = Page([], start, limit, total)
+    page = paginate(iter(numbered(total)), start, limit, dict)
 
     assert page.more is more
     assert ("next_start" in page.pagination()) is more
@@ -287,3 +310,35 @@ def test_fork__reordered_index_stays_in_the_fork() -> None:
     fork.reorder_index("org_id", 10, [2, 1])
     assert fork.index_ids("org_id", 10) == [2, 1]
     assert original.index_ids("org_id", 10) == [1, 2]
+
+
+# --- memo (views kept until the records change) ------------------------------------------------------------------
+
+
+def test_memo__is_rebuilt_after_any_change_of_the_collection_or_a_dependency() -> None:
+    people, orgs = persons(), Collection("Organization", [{"id": 10, "name": "Acme"}])
+    builds: list[int] = []
+
+    def names() -> list[str]:
+        builds.append(1)
+        return sorted(record["name"] for record in people.active())
+
+    assert people.memo("names", names, orgs) == ["Aino", "Bert", "Cecilia"]
+    assert people.memo("names", names, orgs) == ["Aino", "Bert", "Cecilia"]
+    assert len(builds) == 1
+    people.change(people.get(4), {"name": "Aaron"})
+    assert people.memo("names", names, orgs) == ["Aaron", "Aino", "Cecilia"]
+    people.add({"name": "Zed", "org_id": 20})
+    assert people.memo("names", names, orgs)[-1] == "Zed"
+    orgs.change(orgs.get(10), {"name": "Acme Oy"})
+    people.memo("names", names, orgs)
+    assert len(builds) == 4
+
+
+def test_memo__a_fork_keeps_its_own() -> None:
+    original = persons()
+    original.memo("count", lambda: len(list(original.active())))
+    fork = original.fork()
+    fork.add({"name": "Dora", "org_id": 10})
+    assert fork.memo("count", lambda: len(list(fork.active()))) == 4
+    assert original.memo("count", lambda: -1) == 3

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_server import DEFAULT_FIXTURES
 from mock_server.domain import search
@@ -114,6 +116,50 @@ def test_hit__result_score_is_within_0_and_1_and_grows_with_the_sum() -> None:
 # --- domain search ------------------------------------------------------------------------------------------------
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.lists(st.one_of(st.none(), st.integers(), st.text(alphabet="aAbBß0 1-+()\0é", max_size=8)), max_size=3),
+        max_size=8,
+    ),
+    term=st.text(alphabet="aAbBß0 1-+()\0é", min_size=1, max_size=4),
+)
+def test_text_index__candidates_hold_every_record_that_scores(values: list[list[object]], term: str) -> None:
+    try:
+        matcher = search.Matcher(term)
+    except Invalid:
+        return
+    records = [{"id": number, "values": record_values} for number, record_values in enumerate(values)]
+    index = search.TextIndex(
+        records,
+        lambda record: [
+            *record["values"],
+            *(
+                "".join(char for char in value if char.isdigit())
+                for value in record["values"]
+                if isinstance(value, str)
+            ),
+        ],
+    )
+
+    candidates = [record["id"] for record in index.candidates(matcher)]
+
+    scoring = [record["id"] for record in records
+               if any(isinstance(value, str) and matcher.phone_score(value) or matcher.score(value)
+                      for value in record["values"])]  # fmt: skip
+    assert set(scoring) <= set(candidates)
+    assert candidates == sorted(candidates)
+
+
+def test_search_deals__a_renamed_deal_is_found_by_its_new_name_only(api: Api) -> None:
+    assert found_ids(api, "/deals/search?term=Quibblestone") == set()
+    deal = api.data("POST", "/deals", json={"name": "Quibblestone rollout", "person_id": 1})
+    assert found_ids(api, "/deals/search?term=Quibblestone") == {deal["id"]}
+    api.data("PUT", f"/deals/{deal['id']}", json={"name": "Zarnicombe rollout"})
+    assert found_ids(api, "/deals/search?term=Quibblestone") == set()
+    assert found_ids(api, "/deals/search?term=Zarnicombe") == {deal["id"]}
+
+
 def test_search_deals__more_matching_fields_rank_above_fewer(account: Account) -> None:
     first, second = [deal for deal in account.deals.query() if deal["name"].startswith("Acme Oy")][:2]
     account.notes.add({"content": "Acme Oy asked for a discount.", "deal_id": second["id"], "person_id": None,
@@ -125,13 +171,15 @@ def test_search_deals__more_matching_fields_rank_above_fewer(account: Account) -
     assert order.index(second["id"]) < order.index(first["id"])
 
 
-def test_search_deals__renders_only_the_page_but_counts_every_hit(account: Account) -> None:
+@pytest.mark.parametrize("start", [13, 14, 15])
+def test_search_deals__renders_only_the_page_and_knows_whether_more_follow(account: Account, start: int) -> None:
     total = len([deal for deal in account.deals.query() if "oy" in deal["name"].casefold()])
+    assert total == 16  # the fixtures' "Oy" deals: the page below ends before, at and after the last hit
 
-    page = search.search_deals(account, search.Matcher("oy"), fields=["title"], start=1, limit=2)
+    page = search.search_deals(account, search.Matcher("oy"), fields=["title"], start=start, limit=2)
 
-    assert len(page.items) == 2
-    assert page.total == total
+    assert len(page.items) == min(2, total - start)
+    assert page.more is (start + 2 < total)
 
 
 def test_search_items__deleted_persons_are_not_found(account: Account) -> None:

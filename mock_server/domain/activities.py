@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain.collection import Collection, Record
@@ -24,7 +24,7 @@ def _due_key(activity: Record) -> tuple[str, str, int]:
 
 class Activities(Collection):
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
-        super().__init__("Activity", records, indexes=("deal_id",))
+        super().__init__("Activity", records, indexes=("deal_id", "person_id", "org_id"))
         self.account = account
         for activity in self.all():
             activity.setdefault("last_updated_by_user_id", None)
@@ -118,23 +118,25 @@ class Activities(Collection):
         start_date: str | None = None,
         end_date: str | None = None,
         done: int | None = None,
-    ) -> list[Record]:
+    ) -> Iterator[Record]:
+        """The activities of a list, lazily in due order: a page draws only as many as it shows."""
         if user_id:
             self.account.users.require("user_id", user_id)
         acting = self.account.user_id if user_id is None else user_id
         wanted_types = set(types) if types else None
-        return sorted(
-            (
-                activity
-                for activity in self.active()
-                if (acting == 0 or activity["user_id"] == acting)
-                and (wanted_types is None or activity["type"] in wanted_types)
-                and (done is None or activity["done"] == done)
-                and (start_date is None or (activity["due_date"] is not None and activity["due_date"] >= start_date))
-                and (end_date is None or (activity["due_date"] is not None and activity["due_date"] <= end_date))
-            ),
-            key=_due_key,
+        return (
+            activity
+            for activity in self.by_due_date()
+            if (acting == 0 or activity["user_id"] == acting)
+            and (wanted_types is None or activity["type"] in wanted_types)
+            and (done is None or activity["done"] == done)
+            and (start_date is None or (activity["due_date"] is not None and activity["due_date"] >= start_date))
+            and (end_date is None or (activity["due_date"] is not None and activity["due_date"] <= end_date))
         )
+
+    def by_due_date(self) -> list[Record]:
+        """Every active activity in list order, sorted once per change of the activities rather than per request."""
+        return self.memo("by_due_date", lambda: sorted(self.active(), key=_due_key))
 
     def of_deal(self, deal_id: int, *, done: int | None = None, exclude: Iterable[int] = ()) -> list[Record]:
         excluded = set(exclude)
@@ -149,8 +151,7 @@ class Activities(Collection):
         for field in ("deal_id", "person_id", "org_id"):
             if activity[field] is not None:
                 return any(
-                    other["id"] != activity["id"] and not other["done"] and other[field] == activity[field]
-                    for other in self.active()
+                    other["id"] != activity["id"] and not other["done"] for other in self.where(field, activity[field])
                 )
         return False
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
-from typing import Any
+from itertools import islice, pairwise
+from typing import Any, TypeVar, cast
 
 from mock_server.errors import MissingReference, NotFound
 
 Record = dict[str, Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -18,11 +20,7 @@ class Page:
     items: list[Any]
     start: int
     limit: int
-    total: int
-
-    @property
-    def more(self) -> bool:
-        return self.start + self.limit < self.total
+    more: bool
 
     def pagination(self) -> dict[str, Any]:
         pagination: dict[str, Any] = {"start": self.start, "limit": self.limit, "more_items_in_collection": self.more}
@@ -31,9 +29,15 @@ class Page:
         return pagination
 
 
-def paginate(records: Sequence[Record], start: int, limit: int, render: Callable[[Record], Any]) -> Page:
-    """Render only the requested slice; everything before it was filtered and ordered by the caller."""
-    return Page([render(record) for record in records[start : start + limit]], start, limit, len(records))
+def paginate(records: Iterable[Record], start: int, limit: int, render: Callable[[Record], Any]) -> Page:
+    """Render only the requested slice; everything before it was filtered and ordered by the caller.
+
+    `records` may be lazy: only the records up to the page and one more (to tell whether more follow) are drawn,
+    so a page of a large account costs the page, not the account.
+    """
+    # islice takes no index past sys.maxsize; no collection is that long, so such a page is empty.
+    window = list(islice(records, min(start, sys.maxsize), min(start + limit + 1, sys.maxsize)))
+    return Page([render(record) for record in window[:limit]], start, limit, len(window) > limit)
 
 
 class Collection:
@@ -51,6 +55,9 @@ class Collection:
         # Ids of records and keys of index entries this collection may change in place; None: all of them.
         self._owned: set[int] | None = None
         self._owned_keys: dict[str, set[Any]] | None = None
+        # Counts changes, so that views derived from the records (`memo`) know when they are stale.
+        self.version = 0
+        self._memo: dict[str, tuple[tuple[int, ...], Any]] = {}
         for record in records:
             self._insert(record)
         self._last_id = max(self._records, default=0)
@@ -62,7 +69,18 @@ class Collection:
         clone._indexes = {name: dict(index) for name, index in self._indexes.items()}
         clone._owned = set()
         clone._owned_keys = {name: set() for name in self._indexes}
+        clone._memo = {}
         return clone
+
+    def memo(self, name: str, build: Callable[[], T], *depends: Collection) -> T:
+        """`build()`, kept until this collection or one it `depends` on changes: for views that read every record."""
+        stamp = (self.version, *(collection.version for collection in depends))
+        kept = self._memo.get(name)
+        if kept is not None and kept[0] == stamp:
+            return cast(T, kept[1])
+        value = build()
+        self._memo[name] = (stamp, value)
+        return value
 
     def own(self, record: Record) -> Record:
         """The stored record with the id of `record`, made private to this collection so that it may change."""
@@ -71,6 +89,7 @@ class Collection:
         if self._owned is None or record_id in self._owned:
             return stored
         mine: Record = copy.deepcopy(stored)
+        self.version += 1
         self._records[record_id] = mine
         self._owned.add(record_id)
         return mine
@@ -90,6 +109,7 @@ class Collection:
         return len(self._records)
 
     def _insert(self, record: Record) -> None:
+        self.version += 1
         record_id = record["id"]
         self._records[record_id] = record
         if self._owned is None:  # not a fork: every index entry is this collection's own
@@ -133,6 +153,7 @@ class Collection:
 
     def reorder_index(self, field: str, value: Any, record_ids: list[int]) -> None:
         """File the records under `value` in this order; the caller gives exactly the ids filed there."""
+        self.version += 1
         bucket = self._bucket(field, value)
         bucket.clear()
         bucket.update(dict.fromkeys(record_ids))
@@ -174,6 +195,7 @@ class Collection:
         """Apply changes to a stored record of this collection's own (see `own`), keeping the indexes true."""
         if self._records.get(record["id"]) is not record or not (self._owned is None or record["id"] in self._owned):
             raise RuntimeError(f"{self.label} {record['id']} is shared or not stored here: own() it before changing it")
+        self.version += 1
         for name in self._indexes:
             if name in changes and changes[name] != record.get(name):
                 self._bucket(name, record.get(name)).pop(record["id"], None)
@@ -183,6 +205,7 @@ class Collection:
     def drop_keys(self, record: Record, keys: Iterable[str]) -> None:
         """Remove fields from a stored record (the values of a deleted custom field); never an indexed field."""
         record = self.own(record)
+        self.version += 1
         for key in keys:
             record.pop(key, None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -112,8 +113,9 @@ def render_person(account: Account, person: Record) -> Record:
     }
 
 
-def sort_deals(account: Account, deals: list[Record], sort: str) -> list[Record]:
+def sort_deals(account: Account, records: Iterable[Record], sort: str) -> list[Record]:
     """Order by `"field ASC, other DESC"`; fields are built-in deal keys or custom field keys."""
+    deals = list(records)
     keys = set().union(*(deal.keys() for deal in deals)) if deals else set()
     keys |= {field["key"] for field in account.deal_fields.active()}
     ordered = list(deals)

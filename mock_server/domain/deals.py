@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import money
@@ -207,7 +207,10 @@ class Deals(Collection):
         status: str = "all_not_deleted",
         user_id: int | None = None,
         stage_id: int | None = None,
-    ) -> list[Record]:
+        among: Iterable[Record] | None = None,
+    ) -> Iterator[Record]:
+        """The deals of a list, lazily in id order: a page draws only as many as it shows. `among`: only those
+        of these deals (stored records, in id order) that the list holds."""
         account = self.account
         if user_id is not None:
             account.users.require("user_id", user_id)
@@ -220,14 +223,19 @@ class Deals(Collection):
         else:
             wanted = {"open", "won", "lost"}
         # Deleted deals are inactive, so only the full scan sees them.
-        records = self.all() if stage_id is None or status == "deleted" else self.where("stage_id", stage_id)
-        return [
+        if among is not None:
+            records: Iterable[Record] = among
+        elif stage_id is None or status == "deleted":
+            records = self.all()
+        else:
+            records = self.where("stage_id", stage_id)
+        return (
             deal
             for deal in records
             if deal["status"] in wanted
             and (stage_id is None or deal["stage_id"] == stage_id)
             and (user_id is None or deal["user_id"] == user_id)
-        ]
+        )
 
     def weighted_value(self, deal: Record, stage: Record | None = None) -> int | float:
         """Value × probability %; dividing first keeps a value near the float limit finite."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import filtering
@@ -61,8 +61,8 @@ class Filters(Collection):
             )
         return record
 
-    def apply(self, filter_id: int, filter_type: str, records: list[Record]) -> list[Record]:
-        """The records of a list that match a saved filter, in their order; the filter is compiled once per call."""
+    def apply(self, filter_id: int, filter_type: str, records: Iterable[Record]) -> Iterator[Record]:
+        """The records of a list that match a saved filter, lazily in their order; the filter is compiled once."""
         record = self.for_list(filter_id, filter_type)
         object_name = OBJECT_FOR_TYPE[filter_type]
         fields = self._fields_of(object_name)
@@ -77,7 +77,7 @@ class Filters(Collection):
             getters=self._derived(object_name),
             stored=True,
         )
-        return [item for item in records if matches(item)]
+        return (item for item in records if matches(item))
 
     def _check_conditions(self, filter_type: str, conditions: dict[str, Any]) -> None:
         object_name = OBJECT_FOR_TYPE[filter_type]

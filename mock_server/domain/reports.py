@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -27,8 +28,8 @@ def convert(account: Account, amount: float, from_code: str, to_code: str) -> fl
     return amount * float(rates.get(from_code, 1.0)) / float(rates.get(to_code, 1.0))
 
 
-def _filtered(account: Account, deals: list[Record], filter_id: int | None) -> list[Record]:
-    return deals if filter_id is None else account.filters.apply(filter_id, "deals", deals)
+def _filtered(account: Account, deals: Iterable[Record], filter_id: int | None) -> list[Record]:
+    return list(deals if filter_id is None else account.filters.apply(filter_id, "deals", deals))
 
 
 # --- summary ------------------------------------------------------------------------------------------------------
@@ -45,8 +46,8 @@ def deals_summary(
     """Counts and totals per currency of the not-deleted deals, and grand totals in the token user's currency."""
     # The spec's `user_id` is "ignored when filter_id is given": the saved filter alone says whose deals count.
     owner = None if filter_id is not None else user_id
-    deals = account.deals.query(status=status or "all_not_deleted", user_id=owner, stage_id=stage_id)
-    deals = _filtered(account, deals, filter_id)
+    listed = account.deals.query(status=status or "all_not_deleted", user_id=owner, stage_id=stage_id)
+    deals = _filtered(account, listed, filter_id)
     target = account.currencies.by_code(account.user["default_currency"])
     sums = _currency_sums(account, deals)
     values_total: dict[str, Record] = {}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from collections.abc import Collection as Container
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mock_server.domain.collection import Page, Record
+from mock_server.domain.collection import Collection, Page, Record
 from mock_server.domain.fields import SEARCHABLE_TYPES
 from mock_server.errors import Invalid
 
@@ -73,6 +74,50 @@ class Matcher:
     def best(self, values: Iterable[object]) -> float:
         return max((self.score(value) for value in values), default=0.0)
 
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """What a scoring value must contain: the casefolded term, or for phones the term's digits."""
+        return (self.needle, self.digits) if self.digits else (self.needle,)
+
+
+def folded(value: object) -> str:
+    """A value as `Matcher.score` compares it."""
+    return (value if isinstance(value, str) else str(value)).casefold()
+
+
+class TextIndex:
+    """The searchable values of many records, casefolded once and joined into one string.
+
+    Every value that scores contains the term (or, for a phone, the term's digits), so the records that can score
+    are those whose part of the string holds a needle: a few `str.find` calls instead of scoring every record.
+    Only those candidates are then scored as before. Built once per change of the records (`Collection.memo`).
+    """
+
+    def __init__(self, records: Iterable[Record], values: Callable[[Record], Iterable[object]]) -> None:
+        self.records: list[Record] = []
+        self.starts: list[int] = []
+        parts: list[str] = []
+        position = 0
+        for record in records:
+            part = "\0".join(folded(value) for value in values(record) if value is not None) + "\0"
+            self.records.append(record)
+            self.starts.append(position)
+            parts.append(part)
+            position += len(part)
+        self.text = "".join(parts)
+
+    def candidates(self, matcher: Matcher) -> list[Record]:
+        """The records holding a needle, in index order: a superset of those the matcher scores above zero."""
+        text, starts, count = self.text, self.starts, len(self.starts)
+        found: set[int] = set()
+        for needle in matcher.needles:
+            at = text.find(needle)
+            while at != -1:
+                number = bisect_right(starts, at) - 1
+                found.add(number)
+                at = text.find(needle, starts[number + 1]) if number + 1 < count else -1
+        return [self.records[number] for number in sorted(found)]
+
 
 @dataclass
 class Hit:
@@ -130,13 +175,14 @@ def search_deals(
         account.persons.require("person_id", person_id)
     if organization_id is not None:
         account.organizations.require("organization_id", organization_id)
+    wanted = searched(fields, "deal")
     deals = [
         deal
-        for deal in account.deals.query(status=status)
+        for deal in account.deals.query(status=status, among=deal_candidates(account, matcher, wanted))
         if (person_id is None or deal["person_id"] == person_id)
         and (organization_id is None or deal["org_id"] == organization_id)
     ]
-    hits = sorted(deal_hits(account, matcher, deals, searched(fields, "deal")), key=Hit.sort_key)
+    hits = sorted(deal_hits(account, matcher, deals, wanted), key=Hit.sort_key)
     return _page(account, hits, start, limit)
 
 
@@ -170,7 +216,9 @@ def searched(fields: Container[str] | None, kind: str) -> frozenset[str]:
 
 def _page(account: Account, hits: list[Hit], start: int, limit: int) -> Page:
     """Render only the requested slice: a broad term over a large account must not render every hit."""
-    return Page([render_hit(account, hit) for hit in hits[start : start + limit]], start, limit, len(hits))
+    return Page(
+        [render_hit(account, hit) for hit in hits[start : start + limit]], start, limit, start + limit < len(hits)
+    )
 
 
 # --- finding ----------------------------------------------------------------------------------------------------
@@ -197,10 +245,28 @@ def deal_hits(account: Account, matcher: Matcher, deals: Iterable[Record], field
     return hits
 
 
+def deal_candidates(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Record]:
+    """Deals (any status) that may score: their name or a searchable custom value holds the term, or a note does."""
+    deals = account.deals
+
+    def build() -> TextIndex:
+        keys = searchable_custom_keys(account)
+        return TextIndex(deals.all(), lambda deal: [deal["name"], *(deal.get(key) for key in keys)])
+
+    found = deals.memo("search_text", build, account.deal_fields).candidates(matcher)
+    notes = note_matches(account, matcher, "deal_id") if "notes" in fields else {}
+    if not notes:
+        return found
+    noted = notes.keys() - {deal["id"] for deal in found}
+    return found + [deal for deal in map(deals.find_any, sorted(noted)) if deal is not None]
+
+
 def person_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
     notes = note_matches(account, matcher, "person_id") if "notes" in fields else {}
+    persons = account.persons
+    index = persons.memo("search_text", lambda: TextIndex(persons.active(), _person_values))
     hits = []
-    for person in account.persons.active():
+    for person in _with_notes(index.candidates(matcher), notes, persons):
         total = matcher.score(person["name"]) if "name" in fields else 0.0
         if "email" in fields:
             total += matcher.best(entry["value"] for entry in person["email"] or ())
@@ -214,10 +280,26 @@ def person_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> l
     return hits
 
 
+def _person_values(person: Record) -> list[object]:
+    phones = [entry["value"] for entry in person["phone"] or ()]
+    digits = ["".join(char for char in phone if char.isdigit()) for phone in phones]
+    return [person["name"], *(entry["value"] for entry in person["email"] or ()), *phones, *digits]
+
+
+def _with_notes(found: list[Record], notes: dict[int, NoteMatches], collection: Collection) -> list[Record]:
+    """Candidates by their own values, then the active records that only a note matched."""
+    if not notes:
+        return found
+    noted = notes.keys() - {record["id"] for record in found}
+    return found + [record for record in map(collection.find, sorted(noted)) if record is not None]
+
+
 def organization_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
     notes = note_matches(account, matcher, "org_id") if "notes" in fields else {}
+    orgs = account.organizations
+    index = orgs.memo("search_text", lambda: TextIndex(orgs.active(), lambda org: [org["name"], org["address"]]))
     hits = []
-    for org in account.organizations.active():
+    for org in _with_notes(index.candidates(matcher), notes, orgs):
         total = matcher.score(org["name"]) if "name" in fields else 0.0
         if "address" in fields:
             total += matcher.score(org["address"])
@@ -241,7 +323,7 @@ def product_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> 
 
 
 def _deal_finder(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
-    return deal_hits(account, matcher, account.deals.query(), fields)
+    return deal_hits(account, matcher, account.deals.query(among=deal_candidates(account, matcher, fields)), fields)
 
 
 Finder = Callable[["Account", Matcher, frozenset[str]], list[Hit]]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.responses import Response
 
 from mock_server import envelope
-from mock_server.domain.collection import paginate
+from mock_server.domain.collection import Record, paginate
 from mock_server.domain.deal_views import deal_details, deal_persons, sort_deals
 from mock_server.tenancy import current_account
 
@@ -27,7 +28,7 @@ async def get_deals(
         user_id = account.user_id
     if filter_id is not None:
         user_id = None  # the spec: user_id is ignored when a filter is given
-    deals = account.deals.query(status=status, user_id=user_id, stage_id=stage_id)
+    deals: Iterable[Record] = account.deals.query(status=status, user_id=user_id, stage_id=stage_id)
     if filter_id is not None:
         deals = account.filters.apply(filter_id, "deals", deals)
     if sort:
