@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import importlib
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,7 +15,27 @@ from mock_server.fixtures import FixtureError
 from mock_server.settings import Settings, parse_tokens
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """Commands named in `lazy` are imported when used (click's lazy subcommand pattern): `serve` does not pay
+    for importing Schemathesis and Hypothesis, which only `check` needs (about a third of a second)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        module, _, name = self.lazy[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, lazy={"check": "contract_tests.runner:check"})
 @click.version_option(__version__, prog_name="fintesk-mock")
 def main() -> None:
     """Fintesk Mock: a stateful mock of the Fintesk CRM API v2."""
@@ -102,12 +124,3 @@ def scenarios() -> None:
     width = max((len(name) for name, _ in names), default=0)
     for name, description in names:
         click.echo(f"{name.ljust(width)}  {description}")
-
-
-def _add_check() -> None:
-    from contract_tests.runner import check
-
-    main.add_command(check)
-
-
-_add_check()

@@ -87,3 +87,13 @@ def test_bad_fixture_stops_start_up_with_a_precise_message(tmp_path: Path) -> No
     )
     assert result.returncode != 0
     assert "deals.yaml" in result.stderr and f"id {deals[2]['id']}" in result.stderr and "'currency'" in result.stderr
+
+
+def test_serving_does_not_import_the_contract_harness() -> None:
+    """`check` is loaded on use, so start-up does not pay for Schemathesis and Hypothesis."""
+    probe = "import sys, mock_server.cli; print(sorted(m for m in ('schemathesis', 'hypothesis') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
+    help_text = subprocess.run([sys.executable, "-m", "mock_server", "--help"], capture_output=True, text=True,
+                               timeout=60, check=True).stdout  # fmt: skip
+    assert "check" in help_text and "serve" in help_text and "scenarios" in help_text
