@@ -19,7 +19,6 @@ from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
@@ -27,6 +26,7 @@ from starlette.exceptions import HTTPException
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH, envelope, fixtures
 from mock_server.bulk import no_collection
 from mock_server.control import ControlMiddleware, ControlPlane
+from mock_server.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi
 from mock_server.domain.clock import Clock
 from mock_server.errors import FinteskError
 from mock_server.faults import FaultMiddleware, Faults
@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     handlers = registry()
     # libyaml's loader reads the specs in a tenth of the pure-Python loader's time (a third of start-up).
     spec = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=fixtures.SAFE_LOADER)
+    admin_spec = yaml.load(ADMIN_SPEC_PATH.read_text(encoding="utf-8"), Loader=fixtures.SAFE_LOADER)
+    bases = frozenset(document["servers"][0]["url"].strip("/") for document in (spec, admin_spec))
     app = AsyncApp(
         __name__,
         uri_parser_class=LenientURIParser,
@@ -60,7 +62,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             partial(FaultMiddleware, faults=control.faults),
             ServerErrorMiddleware,
             ExceptionMiddleware,
-            SwaggerUIMiddleware,
+            partial(DocsSwaggerUIMiddleware, bases=bases),
             RoutingMiddleware,
             partial(ControlMiddleware, control=control),
             partial(TenantMiddleware, tenants=control.tenants),
@@ -73,8 +75,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         validator_map=VALIDATORS,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
+    app._middleware_app.api_cls = OnceDecoratedApi  # handlers decorated once, not per request (see dispatch)
     app.add_api(spec)
-    admin_spec = yaml.load(ADMIN_SPEC_PATH.read_text(encoding="utf-8"), Loader=fixtures.SAFE_LOADER)
     app.add_api(admin_spec, swagger_ui_options=SwaggerUIOptions(swagger_ui=False))
     app.add_error_handler(FinteskError, render_fintesk_error)
     render_http = partial(render_http_error, allowed_methods(spec))
