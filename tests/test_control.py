@@ -239,3 +239,31 @@ def test_readme_documents_every_scenario_in_one_line() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     for name, _ in scenario_names():
         assert f"| `{name}` |" in readme, name
+
+
+def listed_deal(api: Api, deal_id: int) -> dict[str, Any]:
+    return next(deal for deal in api.data("GET", "/deals", params={"limit": 500}) if deal["id"] == deal_id)
+
+
+def test_a_deal_turns_rotten_when_the_clock_passes_its_stage_rotten_days(mock: TestClient) -> None:
+    """Deal 1 entered stage 4 (rotten after 30 days) at 2026-11-13 09:48:57; no write happens in between."""
+    api = Api(mock, "rotting")
+    admin(mock, "POST", "/clock", json={"freeze": "2026-12-13 09:48:56"})
+    assert listed_deal(api, 1)["rotten_time"] is None
+    assert api.data("GET", "/deals/1")["rotten_time"] is None
+    admin(mock, "POST", "/clock", json={"advance": "1s"})
+    assert listed_deal(api, 1)["rotten_time"] == "2026-12-13 09:48:57"
+    assert api.data("GET", "/deals/1")["rotten_time"] == "2026-12-13 09:48:57"
+
+
+def test_a_listed_deal_shows_writes_to_its_activities_and_products_at_once(mock: TestClient) -> None:
+    api = Api(mock, "derived")
+    admin(mock, "POST", "/clock", json={"freeze": "2026-11-25 12:00:00"})
+    before = listed_deal(api, 1)
+    activity = api.data("POST", "/activities", json={"subject": "Call first", "deal_id": 1, "due_date": "2026-11-26"})
+    assert listed_deal(api, 1)["next_activity_id"] == activity["id"]
+    assert listed_deal(api, 1)["next_activity_subject"] == "Call first"
+    api.data("POST", "/deals/1/products", json={"product_id": 4, "item_price": 200, "quantity": 3})
+    after = listed_deal(api, 1)
+    assert after["products_count"] == before["products_count"] + 1
+    assert after["value"] != before["value"]

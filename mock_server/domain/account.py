@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import money
@@ -180,10 +180,9 @@ class Account:
             "value": org["id"],
         }
 
-    def rotten_time(self, deal: Record, stage: Record) -> str | None:
-        """When an open deal went rotten: its stage's rotten_days after it entered the stage, if already past."""
+    def rotten_moment(self, deal: Record, stage: Record) -> datetime | None:
+        """When an open deal goes rotten: its stage's rotten_days after it entered the stage (past or not)."""
         if deal["status"] != "open" or not stage.get("rotten_flag") or stage.get("rotten_days") is None:
             return None
         entered = parse_datetime(deal["stage_change_time"] or deal["add_time"])
-        rotten = entered + timedelta(days=stage["rotten_days"])
-        return rotten.strftime("%Y-%m-%d %H:%M:%S") if rotten <= self.clock.now() else None
+        return entered + timedelta(days=stage["rotten_days"])

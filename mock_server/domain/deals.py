@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import money
-from mock_server.domain.clock import parse_datetime
+from mock_server.domain.clock import DATETIME_FORMAT, parse_datetime
 from mock_server.domain.collection import Collection, Record
 from mock_server.domain.related import Related, user_summary
 from mock_server.errors import Invalid, NotFound
@@ -252,7 +253,36 @@ class Deals(Collection):
         return float(stage.get("deal_probability", 100))
 
     def render(self, deal: Record, related: Related | None = None) -> Record:
-        """The deal as the list and the details show it, every derived field computed from current state."""
+        """The deal as the list and the details show it, every derived field computed from current state.
+
+        What a deal's render reads (the deal, its people, stage, pipeline, currency, activities and products)
+        changes only by a write, so renders are kept until any of those collections changes; only the rotten
+        time, which moves with the clock, is worked out on each call. Callers get a copy they may add keys to.
+        """
+        account = self.account
+        kept: dict[int, tuple[Record, datetime | None]] = self.memo(
+            "renders", dict, account.users, account.persons, account.organizations, account.stages,
+            account.pipelines, account.currencies, account.activities, account.deal_products,
+        )  # fmt: skip
+        entry = kept.get(deal["id"])
+        if entry is None or self._records.get(deal["id"]) is not deal:
+            entry = kept[deal["id"]] = self._render(deal)
+        rendered, rotten = entry
+        out = dict(rendered)
+        out["rotten_time"] = (
+            rotten.strftime(DATETIME_FORMAT) if rotten is not None and rotten <= account.clock.now() else None
+        )
+        if related is not None:
+            related.add("user", deal["user_id"])
+            related.add("user", deal["creator_user_id"])
+            related.add("person", deal["person_id"])
+            related.add("organization", deal["org_id"])
+            related.add("stage", deal["stage_id"])
+            related.add("pipeline", deal["pipeline_id"])
+        return out
+
+    def _render(self, deal: Record) -> tuple[Record, datetime | None]:
+        """The render of `deal` without its rotten time, and the moment it goes (or went) rotten, if it does."""
         account = self.account
         users = account.users
         out = dict(deal)
@@ -276,14 +306,7 @@ class Deals(Collection):
         out["weighted_value_currency"] = deal["currency"]
         out["value_formatted"] = currency.format(deal["value"])
         out["weighted_value_formatted"] = currency.format(weighted)
-        out["rotten_time"] = account.rotten_time(deal, stage)
+        out["rotten_time"] = None
         out.update(account.activities.deal_activity_fields(deal["id"]))
         out["products_count"] = len(account.deal_products.where("deal_id", deal["id"]))
-        if related is not None:
-            related.add("user", deal["user_id"])
-            related.add("user", deal["creator_user_id"])
-            related.add("person", deal["person_id"])
-            related.add("organization", deal["org_id"])
-            related.add("stage", deal["stage_id"])
-            related.add("pipeline", deal["pipeline_id"])
-        return out
+        return out, account.rotten_moment(deal, stage)
