@@ -75,6 +75,11 @@ class Matcher:
         return max((self.score(value) for value in values), default=0.0)
 
     @property
+    def key(self) -> tuple[str, bool, str]:
+        """Everything the matcher's scores depend on."""
+        return self.needle, self.exact, self.digits
+
+    @property
     def needles(self) -> tuple[str, ...]:
         """What a scoring value must contain: the casefolded term, or for phones the term's digits."""
         return (self.needle, self.digits) if self.digits else (self.needle,)
@@ -176,13 +181,17 @@ def search_deals(
     if organization_id is not None:
         account.organizations.require("organization_id", organization_id)
     wanted = searched(fields, "deal")
-    deals = [
-        deal
-        for deal in account.deals.query(status=status, among=deal_candidates(account, matcher, wanted))
-        if (person_id is None or deal["person_id"] == person_id)
-        and (organization_id is None or deal["org_id"] == organization_id)
-    ]
-    hits = sorted(deal_hits(account, matcher, deals, wanted), key=Hit.sort_key)
+
+    def find() -> list[Hit]:
+        deals = [
+            deal
+            for deal in account.deals.query(status=status, among=deal_candidates(account, matcher, wanted))
+            if (person_id is None or deal["person_id"] == person_id)
+            and (organization_id is None or deal["org_id"] == organization_id)
+        ]
+        return sorted(deal_hits(account, matcher, deals, wanted), key=Hit.sort_key)
+
+    hits = kept_hits(account, ("deals", matcher.key, _fields_key(fields), person_id, organization_id, status), find)
     return _page(account, hits, start, limit)
 
 
@@ -198,14 +207,39 @@ def search_items(
 ) -> ItemSearchResult:
     """Matching records of the asked item types, best first; item types the mock does not keep find nothing."""
     asked = set(item_types or ITEM_TYPES)  # an empty list, like an absent one, means every type
-    hits: list[Hit] = []
-    for kind in (kind for kind in ITEM_TYPES if kind in asked):
-        wanted = searched(fields, kind)
-        if wanted:
-            hits.extend(FINDERS[kind](account, matcher, wanted))
-    hits.sort(key=Hit.sort_key)
+
+    def find() -> list[Hit]:
+        hits: list[Hit] = []
+        for kind in (kind for kind in ITEM_TYPES if kind in asked):
+            wanted = searched(fields, kind)
+            if wanted:
+                hits.extend(FINDERS[kind](account, matcher, wanted))
+        return sorted(hits, key=Hit.sort_key)
+
+    hits = kept_hits(account, ("items", matcher.key, tuple(sorted(asked)), _fields_key(fields)), find)
     page = _page(account, hits, start, limit)
     return ItemSearchResult(page, related_items(account, hits[start : start + limit]) if related else None)
+
+
+KEPT_SEARCHES = 256
+
+
+def kept_hits(account: Account, key: tuple[object, ...], find: Callable[[], list[Hit]]) -> list[Hit]:
+    """The ranked hits of a search, kept until a searched or rendered collection changes (a bounded few)."""
+    kept: dict[tuple[object, ...], list[Hit]] = account.deals.memo(
+        "searches", dict, account.deal_fields, account.persons, account.organizations, account.products,
+        account.notes, account.stages,
+    )  # fmt: skip
+    hits = kept.get(key)
+    if hits is None:
+        if len(kept) >= KEPT_SEARCHES:
+            kept.clear()
+        hits = kept[key] = find()
+    return hits
+
+
+def _fields_key(fields: Container[str] | None) -> tuple[str, ...] | None:
+    return None if fields is None else tuple(sorted(fields))
 
 
 def searched(fields: Container[str] | None, kind: str) -> frozenset[str]:
@@ -342,7 +376,9 @@ def searchable_custom_keys(account: Account) -> list[str]:
 def note_matches(account: Account, matcher: Matcher, link: str) -> dict[int, NoteMatches]:
     """One pass over the notes: per linked record, the best note score and the matching notes in note order."""
     matches: dict[int, NoteMatches] = {}
-    for note in account.notes.active():
+    notes = account.notes
+    index = notes.memo("search_text", lambda: TextIndex(notes.active(), lambda note: [note["content"]]))
+    for note in index.candidates(matcher):
         owner_id = note.get(link)
         if owner_id is None:
             continue
