@@ -9,6 +9,11 @@ from typing import Any
 import yaml
 from conftest import Api, assert_error
 
+from mock_server import DEFAULT_FIXTURES
+from mock_server.domain.account import Account
+from mock_server.domain.clock import Clock
+from mock_server.fixtures import load
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
 NOTES_CUSTOM = "f4beed99d98d5b6f05870f6aa865f0efd562b7d9"  # custom varchar deal field
 RICH_DEAL = 27  # a fixture deal with one note and three activities
@@ -182,3 +187,16 @@ def test_flow__deleted_deal_is_404(api: Api) -> None:
     deleted = next(deal for deal in _load("deals") if deal["status"] == "deleted")
 
     assert_error(api.get(f"/deals/{deleted['id']}/flow"), 404, str(deleted["id"]))
+
+
+def test_changes_of__keeps_up_with_the_log_as_it_grows_and_when_it_is_replaced() -> None:
+    account = Account(load(DEFAULT_FIXTURES), Clock(), 1)
+    account.deals.modify(1, {"name": "First"})
+    account.deals.modify(2, {"name": "Other"})
+    assert [change["new_value"] for change in account.changes_of(1)] == ["First"]
+    account.deals.modify(1, {"value": 7})
+    assert [change["new_value"] for change in account.changes_of(1)] == ["First", 7]
+    assert [change["new_value"] for change in account.changes_of(2)] == ["Other"]
+    account.deal_changes = [change for change in account.deal_changes if change["item_id"] == 2]
+    assert account.changes_of(1) == []
+    assert [change["new_value"] for change in account.changes_of(2)] == ["Other"]

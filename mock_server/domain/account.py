@@ -72,6 +72,8 @@ class Account:
         self.user_id = user_id
         self.random = random.Random(seed)
         self.deal_changes: list[Record] = []
+        # deal_changes by deal id, brought up to date on each read (the log only grows, or is replaced whole).
+        self._changes_by_deal: tuple[list[Record], int, dict[int, list[Record]]] | None = None
         self.users = Collection("User", data["users"])
         self.pipelines = Collection("Pipeline", data["pipelines"])
         self.stages = Collection("Stage", data["stages"], indexes=("pipeline_id",))
@@ -100,12 +102,25 @@ class Account:
         account.user_id = user_id
         account.random = random.Random(seed)
         account.deal_changes = list(self.deal_changes)  # entries never change once logged
+        account._changes_by_deal = None
         for name, collection in self.collections().items():
             clone = collection.fork()
             if hasattr(clone, "account"):
                 clone.account = account
             setattr(account, name, clone)
         return account
+
+    def changes_of(self, deal_id: int) -> list[Record]:
+        """The logged changes of one deal in log order, without reading the changes of every other deal."""
+        log = self.deal_changes
+        indexed = self._changes_by_deal
+        if indexed is None or indexed[0] is not log or indexed[1] > len(log):
+            indexed = (log, 0, {})
+        by_deal = indexed[2]
+        for change in log[indexed[1] :]:
+            by_deal.setdefault(change["item_id"], []).append(change)
+        self._changes_by_deal = (log, len(log), by_deal)
+        return by_deal.get(deal_id, [])
 
     def collections(self) -> dict[str, Collection]:
         """Every resource's collection under its fixture name, in the fixture set's order."""

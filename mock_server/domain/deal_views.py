@@ -38,11 +38,7 @@ def span(start: datetime, end: datetime) -> Record:
 
 def stage_times(account: Account, deal: Record) -> Record:
     """Seconds the deal has spent in each stage, from its change log, and the order it visited them."""
-    moves = [
-        change
-        for change in account.deal_changes
-        if change["item_id"] == deal["id"] and change["field_key"] == "stage_id"
-    ]
+    moves = [change for change in account.changes_of(deal["id"]) if change["field_key"] == "stage_id"]
     first_stage = moves[0]["old_value"] if moves else deal["stage_id"]
     visits: list[tuple[int, str]] = [(first_stage, deal["add_time"])]
     visits += [(change["new_value"], change["log_time"]) for change in moves]

@@ -24,8 +24,8 @@ def deal_flow(
     deal = account.deals.get(deal_id)
     entries: list[Record] = [
         {"object": "dealChange", "timestamp": change["log_time"], "source": change}
-        for change in account.deal_changes
-        if change["item_id"] == deal_id and (all_changes or not CUSTOM_FIELD_KEY.match(change["field_key"]))
+        for change in account.changes_of(deal_id)
+        if all_changes or not CUSTOM_FIELD_KEY.match(change["field_key"])
     ]
     entries += [
         {"object": "activity", "timestamp": activity["add_time"], "source": activity}
