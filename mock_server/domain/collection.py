@@ -70,7 +70,11 @@ class Collection:
         clone._owned = set()
         clone._owned_keys = {name: set() for name in self._indexes}
         clone._memo = {}
+        clone.forked()
         return clone
+
+    def forked(self) -> None:
+        """Drop what a subclass keeps about its records besides `memo` (called on a fresh fork)."""
 
     def memo(self, name: str, build: Callable[[], T], *depends: Collection) -> T:
         """`build()`, kept until this collection or one it `depends` on changes: for views that read every record."""

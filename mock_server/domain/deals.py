@@ -36,8 +36,13 @@ class Deals(Collection):
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Deal", records, indexes=("person_id", "org_id", "stage_id"))
         self.account = account
+        # Renders by deal id, valid for the stamp of versions they were made at (see `render`).
+        self._renders: tuple[tuple[int, ...], dict[int, tuple[Record, datetime | None, str | None]]] = ((), {})
         for deal in self.all():
             deal.setdefault("last_updated_by_user_id", None)
+
+    def forked(self) -> None:
+        self._renders = ((), {})
 
     # --- writes -------------------------------------------------------------------------------------------------
 
@@ -260,18 +265,19 @@ class Deals(Collection):
         time, which moves with the clock, is worked out on each call. Callers get a copy they may add keys to.
         """
         account = self.account
-        kept: dict[int, tuple[Record, datetime | None]] = self.memo(
-            "renders", dict, account.users, account.persons, account.organizations, account.stages,
-            account.pipelines, account.currencies, account.activities, account.deal_products,
-        )  # fmt: skip
+        # Spelled out rather than through `memo`: this runs for every deal of every page.
+        stamp = (self.version, account.users.version, account.persons.version, account.organizations.version,
+                 account.stages.version, account.pipelines.version, account.currencies.version,
+                 account.activities.version, account.deal_products.version)  # fmt: skip
+        if self._renders[0] != stamp:
+            self._renders = (stamp, {})
+        kept = self._renders[1]
         entry = kept.get(deal["id"])
         if entry is None or self._records.get(deal["id"]) is not deal:
             entry = kept[deal["id"]] = self._render(deal)
-        rendered, rotten = entry
+        rendered, rotten, rotten_stamp = entry
         out = dict(rendered)
-        out["rotten_time"] = (
-            rotten.strftime(DATETIME_FORMAT) if rotten is not None and rotten <= account.clock.now() else None
-        )
+        out["rotten_time"] = rotten_stamp if rotten is not None and rotten <= account.clock.now() else None
         if related is not None:
             related.add("user", deal["user_id"])
             related.add("user", deal["creator_user_id"])
@@ -281,7 +287,7 @@ class Deals(Collection):
             related.add("pipeline", deal["pipeline_id"])
         return out
 
-    def _render(self, deal: Record) -> tuple[Record, datetime | None]:
+    def _render(self, deal: Record) -> tuple[Record, datetime | None, str | None]:
         """The render of `deal` without its rotten time, and the moment it goes (or went) rotten, if it does."""
         account = self.account
         users = account.users
@@ -309,4 +315,5 @@ class Deals(Collection):
         out["rotten_time"] = None
         out.update(account.activities.deal_activity_fields(deal["id"]))
         out["products_count"] = len(account.deal_products.where("deal_id", deal["id"]))
-        return out, account.rotten_moment(deal, stage)
+        rotten = account.rotten_moment(deal, stage)
+        return out, rotten, rotten.strftime(DATETIME_FORMAT) if rotten is not None else None

@@ -13,6 +13,7 @@ USER_KEYS = ("id", "name", "email", "active_flag", "created_by_user_id", "add_ti
              "last_updated_by_user_id")  # fmt: skip
 STAGE_KEYS = ("id", "name", "order_nbr", "pipeline_id", "active_flag", "add_time", "update_time")
 PIPELINE_KEYS = ("id", "name", "order_nbr", "active_flag", "deal_probability", "add_time", "update_time")
+MISSING: Any = object()
 DEAL_KEYS = ("id", "name", "status", "value", "currency", "stage_id", "pipeline_id")
 
 
@@ -65,21 +66,33 @@ class Related:
     def build(self) -> dict[str, dict[str, Any]]:
         account = self.account
         sources: dict[str, Any] = {
-            "user": (account.users, user_summary),
-            "person": (account.persons, lambda record: person_summary(account, record)),
-            "organization": (account.organizations, lambda record: organization_summary(account, record)),
-            "deal": (account.deals, lambda record: pick(record, DEAL_KEYS)),
-            "stage": (account.stages, lambda record: pick(record, STAGE_KEYS)),
-            "pipeline": (account.pipelines, lambda record: pick(record, PIPELINE_KEYS)),
+            "user": (account.users, user_summary, ()),
+            "person": (account.persons, lambda record: person_summary(account, record), ()),
+            # An organization's summary counts its persons.
+            "organization": (
+                account.organizations,
+                lambda record: organization_summary(account, record),
+                (account.persons,),
+            ),  # fmt: skip
+            "deal": (account.deals, lambda record: pick(record, DEAL_KEYS), ()),
+            "stage": (account.stages, lambda record: pick(record, STAGE_KEYS), ()),
+            "pipeline": (account.pipelines, lambda record: pick(record, PIPELINE_KEYS), ()),
         }
         related: dict[str, dict[str, Any]] = {}
         for kind, ids in self.ids.items():
-            collection, render = sources[kind]
+            if not ids:
+                continue
+            collection, render, depends = sources[kind]
+            # Summaries are kept per record until the collection (or what the summary counts) changes.
+            kept: dict[int, Record | None] = collection.memo("related_summaries", dict, *depends)
             rendered = {}
             for record_id in ids:
-                record = collection.find_any(record_id)
-                if record is not None:
-                    rendered[str(record_id)] = render(record)
+                summary = kept.get(record_id, MISSING)
+                if summary is MISSING:
+                    record = collection.find_any(record_id)
+                    summary = kept[record_id] = None if record is None else render(record)
+                if summary is not None:
+                    rendered[str(record_id)] = summary
             if rendered:
                 related[kind] = rendered
         return related
