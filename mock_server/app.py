@@ -17,7 +17,6 @@ from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
@@ -26,7 +25,7 @@ from starlette.exceptions import HTTPException
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH, envelope, fixtures
 from mock_server.bulk import no_collection
 from mock_server.control import ControlMiddleware, ControlPlane
-from mock_server.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi
+from mock_server.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi, SegmentRoutingMiddleware
 from mock_server.domain.clock import Clock
 from mock_server.errors import FinteskError
 from mock_server.faults import FaultMiddleware, Faults
@@ -63,7 +62,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             ServerErrorMiddleware,
             ExceptionMiddleware,
             partial(DocsSwaggerUIMiddleware, bases=bases),
-            RoutingMiddleware,
+            SegmentRoutingMiddleware,
             partial(ControlMiddleware, control=control),
             partial(TenantMiddleware, tenants=control.tenants),
             RequestValidationMiddleware,

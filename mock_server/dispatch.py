@@ -5,7 +5,9 @@ Profiles of GET /v1/deals/{id} showed Connexion building each handler's decorato
 UI's router before the API's. Both answers are fixed once the app is built, so:
 
 - `OnceDecoratedApi` decorates each operation's handler on its first request and keeps the result;
-- `DocsSwaggerUIMiddleware` sends only documentation paths through the Swagger UI's router.
+- `DocsSwaggerUIMiddleware` sends only documentation paths through the Swagger UI's router;
+- `SegmentRoutingMiddleware` matches a request only against the routes that share its first path segment,
+  instead of trying every route of the API in turn (Starlette's router still does the matching).
 
 Parameter parsing, validation and responses are still Connexion's; only repeated set-up is gone.
 """
@@ -19,8 +21,10 @@ from typing import Any
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 # The first path segment below an API's base path that belongs to the documentation, not to an operation.
@@ -73,3 +77,50 @@ class DocsSwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
                 await self.app(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+
+def first_segment(path: str) -> str:
+    return path.lstrip("/").split("/", 1)[0]
+
+
+class SegmentRouter(Router):
+    """A router whose routes all start with a fixed segment, matched group by group: the routes of `/deals/...`
+    are the only ones tried for a request to `/deals/...`. Anything else goes through the whole router."""
+
+    def __init__(self, router: Router) -> None:
+        super().__init__(routes=router.routes, redirect_slashes=router.redirect_slashes, default=router.default)
+        grouped: dict[str, list[BaseRoute]] = {}
+        for route in router.routes:
+            grouped.setdefault(first_segment(getattr(route, "path", "")), []).append(route)
+        self.groups = {
+            segment: Router(routes=routes, redirect_slashes=router.redirect_slashes, default=router.default)
+            for segment, routes in grouped.items()
+        }
+
+    @classmethod
+    def of(cls, router: Router) -> Router:
+        """`router` grouped by first segment, or as it is when a route could match more than one segment."""
+        for route in router.routes:
+            segment = first_segment(getattr(route, "path", ""))
+            if not isinstance(route, Route) or not segment or "{" in segment:
+                return router
+        return cls(router)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path, root = scope["path"], scope.get("root_path", "")
+            group = self.groups.get(first_segment(path[len(root) :] if path.startswith(root) else path))
+            if group is not None:
+                await group.app(scope, receive, send)
+                return
+        await super().app(scope, receive, send)
+
+
+class SegmentRoutingMiddleware(RoutingMiddleware):  # type: ignore[misc]
+    """Connexion's routing, with each API's router grouped by first segment (see `SegmentRouter`)."""
+
+    def add_api(self, *args: Any, **kwargs: Any) -> None:
+        super().add_api(*args, **kwargs)
+        mount = self.router.routes[-1]
+        if isinstance(mount, Mount) and isinstance(mount._base_app, Router):
+            mount.app = mount._base_app = SegmentRouter.of(mount._base_app)

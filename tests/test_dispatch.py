@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from connexion.decorators import StarletteDecorator
+from connexion.middleware.routing import RoutingMiddleware
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
@@ -44,3 +45,26 @@ def test_documentation_paths_still_reach_the_swagger_ui(client: TestClient, path
 
     assert response.status_code == 200
     assert content in response.text.lower()
+
+
+ODD_PATHS = [
+    ("GET", "/v1/deals"), ("GET", "/v1/deals/"), ("GET", "/v1/deals/1"), ("GET", "/v1/deals/1/"),
+    ("GET", "/v1/deals/abc"), ("GET", "/v1/deals/search"), ("GET", "/v1/deals/1/activities"),
+    ("PATCH", "/v1/deals/1"), ("DELETE", "/v1/deals/1"), ("POST", "/v1/itemSearch"), ("GET", "/v1/itemsearch"),
+    ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/v1//deals"), ("GET", "/v1/nothing/here"), ("GET", "/elsewhere"),
+    ("GET", "/__mock__/health"), ("GET", "/__mock__/nothing"), ("PUT", "/__mock__/health"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path"), ODD_PATHS)
+def test_segment_routing_answers_every_path_as_connexion_routing_does(
+    monkeypatch: pytest.MonkeyPatch, method: str, path: str
+) -> None:
+    def answer() -> tuple[int, str, str | None]:
+        with create_app(Settings()).test_client(follow_redirects=False) as client:
+            response = client.request(method, path, headers={"x-api-token": "routing"})
+            return response.status_code, response.text, response.headers.get("allow")
+
+    grouped = answer()
+    monkeypatch.setattr("mock_server.app.SegmentRoutingMiddleware", RoutingMiddleware)
+    assert answer() == grouped
