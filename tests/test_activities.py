@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mock_server import DEFAULT_FIXTURES
+from mock_server.domain.account import Account
+from mock_server.domain.clock import Clock
+from mock_server.fixtures import load
 from tests.conftest import Api, assert_error
 from tests.fixture_data import RESOURCE_MISSING, by_id, fixture
 
@@ -449,3 +455,50 @@ def test_get_activity_fields__answers_one_complete_page(api: Api) -> None:
     assert pagination["start"] == 0
     assert pagination["more_items_in_collection"] is False
     assert "next_start" not in pagination
+
+
+# --- the kept due-date order ----------------------------------------------------------------------------------
+
+
+DUE_DATES = st.one_of(st.none(), st.sampled_from(["2026-01-05", "2026-03-01", "2026-11-25", "2027-02-28"]))
+DUE_TIMES = st.one_of(st.none(), st.sampled_from(["09:00", "13:30"]))
+OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), DUE_DATES, DUE_TIMES),
+        st.tuples(st.just("move"), st.integers(min_value=1, max_value=80), DUE_DATES, DUE_TIMES),
+        st.tuples(st.just("done"), st.integers(min_value=1, max_value=80)),
+        st.tuples(st.just("delete"), st.integers(min_value=1, max_value=80)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(operations=OPERATIONS, read_first=st.booleans())
+def test_due_order__stays_the_sorted_order_through_any_writes(
+    operations: list[tuple[Any, ...]], read_first: bool
+) -> None:
+    """Writes move single entries of the kept order; it must always equal sorting every active activity."""
+    template = Account(load(DEFAULT_FIXTURES), Clock(), 1, copy_records=False)
+    untouched = [activity["id"] for activity in template.activities.by_due_date()]  # the fork shares this order
+    account = template.fork(1, seed=0)
+    if read_first:
+        list(account.activities.by_due_date())
+    for operation in operations:
+        kind, *args = operation
+        live = {activity["id"] for activity in account.activities.active()}
+        if kind == "add":
+            account.activities.create({"subject": "Added", "due_date": args[0], "due_time": args[1]})
+        elif args[0] in live and kind == "move":
+            account.activities.modify(args[0], {"due_date": args[1], "due_time": args[2]})
+        elif args[0] in live and kind == "done":
+            account.activities.modify(args[0], {"done": 1})
+        elif args[0] in live:
+            account.activities.remove([args[0]])
+        expected = sorted(account.activities.active(), key=due_key)
+        assert [activity["id"] for activity in account.activities.by_due_date()] == [a["id"] for a in expected]
+    assert [activity["id"] for activity in template.activities.by_due_date()] == untouched
+
+
+def due_key(activity: dict[str, Any]) -> tuple[str, str, int]:
+    return (activity["due_date"] or "9999-12-31", activity["due_time"] or "", activity["id"])

@@ -62,6 +62,7 @@ def test_segment_routing_answers_every_path_as_connexion_routing_does(
 ) -> None:
     def answer() -> tuple[int, str, str | None]:
         with create_app(Settings()).test_client(follow_redirects=False) as client:
+            client.post("/__mock__/clock", json={"freeze": "2026-11-25 12:00:00"})  # answers hold the deal's age
             response = client.request(method, path, headers={"x-api-token": "routing"})
             return response.status_code, response.text, response.headers.get("allow")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,12 @@ def _due_key(activity: Record) -> tuple[str, str, int]:
 
 
 class Activities(Collection):
+    # The due-date order of the active activities as sort keys (which end with the id). Built on the first list
+    # read, then kept in order by every write with bisect, so a page read costs the page even on a large account
+    # that keeps changing. A fork shares its origin's order until its first write.
+    _due: list[tuple[str, str, int]] | None = None
+    _due_owned = True
+
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Activity", records, indexes=("deal_id", "person_id", "org_id"))
         self.account = account
@@ -134,9 +141,40 @@ class Activities(Collection):
             and (end_date is None or (activity["due_date"] is not None and activity["due_date"] <= end_date))
         )
 
-    def by_due_date(self) -> list[Record]:
-        """Every active activity in list order, sorted once per change of the activities rather than per request."""
-        return self.memo("by_due_date", lambda: sorted(self.active(), key=_due_key))
+    def by_due_date(self) -> Iterator[Record]:
+        """Every active activity in list order, lazily."""
+        if self._due is None:
+            self._due, self._due_owned = sorted(_due_key(activity) for activity in self.active()), True
+        records = self._records
+        return (records[key[2]] for key in self._due)
+
+    def _insert(self, record: Record) -> None:
+        super()._insert(record)
+        if self._due is not None and record.get("active_flag") is not False:
+            insort(self._writable_due(), _due_key(record))
+
+    def change(self, record: Record, changes: dict[str, Any]) -> None:
+        before = _due_key(record) if record.get("active_flag") is not False else None
+        super().change(record, changes)
+        after = _due_key(record) if record.get("active_flag") is not False else None
+        if self._due is None or before == after:
+            return
+        due = self._writable_due()
+        if before is not None:
+            position = bisect_left(due, before)
+            if position < len(due) and due[position] == before:
+                del due[position]
+        if after is not None:
+            insort(due, after)
+
+    def forked(self) -> None:
+        self._due_owned = False
+
+    def _writable_due(self) -> list[tuple[str, str, int]]:
+        assert self._due is not None
+        if not self._due_owned:
+            self._due, self._due_owned = list(self._due), True
+        return self._due
 
     def of_deal(self, deal_id: int, *, done: int | None = None, exclude: Iterable[int] = ()) -> list[Record]:
         excluded = set(exclude)
