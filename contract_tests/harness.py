@@ -81,6 +81,14 @@ def only(paths: dict[str, Any], keep: set[str]) -> dict[str, Any]:
     return kept
 
 
+def has_unfilled_parameter(case: Any) -> bool:
+    """Whether a stateful step left a parameter without a value: a link whose source answer lacks the value
+    (seen with `DELETE /deals?ids=` from a create) sends the request without it. Such a request is not
+    schema-valid, so `positive_data_acceptance` does not apply; every other check still does."""
+    values = [*(case.query or {}).values(), *(case.path_parameters or {}).values()]
+    return any(value is None for value in values)
+
+
 class Harness:
     """Runs generated requests for chosen operations against `app` and records which checks fail."""
 
@@ -95,6 +103,8 @@ class Harness:
     def validate(self, report: Report, case: Any, response: Any, recorder: Any = None) -> None:
         report.requests[case.operation.label] += 1
         for name, check in self.checks:
+            if name == "positive_data_acceptance" and has_unfilled_parameter(case):
+                continue
             try:
                 case.validate_response(response, checks=[check], headers=self.headers, recorder=recorder)
             except FailureGroup as group:

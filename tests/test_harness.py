@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from contract_tests.harness import Harness
+from contract_tests.harness import Harness, has_unfilled_parameter
 from mock_server.app import create_app
 from mock_server.domain.collection import Collection, Record
 from mock_server.domain.deals import Deals
@@ -143,3 +144,10 @@ def test_tenant_leak_fails_fintesk_tenant_isolation(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Tenants, "for_token", one_account_for_all)
     report = Harness(mock_app(), TOKEN).run(["addDeal"], max_examples=10)
     assert "fintesk_tenant_isolation" in report.failed_checks
+
+
+def test_a_step_with_an_unfilled_parameter_is_told_apart() -> None:
+    assert has_unfilled_parameter(SimpleNamespace(query={"ids": None}, path_parameters={}))
+    assert has_unfilled_parameter(SimpleNamespace(query=None, path_parameters={"id": None}))
+    assert not has_unfilled_parameter(SimpleNamespace(query={"ids": [3]}, path_parameters={"id": 3}))
+    assert not has_unfilled_parameter(SimpleNamespace(query=None, path_parameters=None))
