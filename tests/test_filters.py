@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.conftest import Api, assert_error
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
-RESOURCE_MISSING = "A resource required for this operation was not found."
-
-
-@cache
-def fixture(name: str) -> Any:
-    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
+from tests.fixture_data import RESOURCE_MISSING, fixture
 
 
 def deal_field_id(key: str) -> str:
