@@ -8,7 +8,7 @@ from collections.abc import Collection as Container
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mock_server.domain.collection import Collection, Page, Record
+from mock_server.domain.collection import Page, Record
 from mock_server.domain.fields import SEARCHABLE_TYPES
 from mock_server.errors import Invalid
 
@@ -182,14 +182,13 @@ def search_deals(
         account.organizations.require("organization_id", organization_id)
     wanted = searched(fields, "deal")
 
+    def keep(deal: Record) -> bool:
+        return (person_id is None or deal["person_id"] == person_id) and (
+            organization_id is None or deal["org_id"] == organization_id
+        )
+
     def find() -> list[Hit]:
-        deals = [
-            deal
-            for deal in account.deals.query(status=status, among=deal_candidates(account, matcher, wanted))
-            if (person_id is None or deal["person_id"] == person_id)
-            and (organization_id is None or deal["org_id"] == organization_id)
-        ]
-        return sorted(deal_hits(account, matcher, deals, wanted), key=Hit.sort_key)
+        return sorted(deal_hits(account, matcher, wanted, status=status, keep=keep), key=Hit.sort_key)
 
     hits = kept_hits(account, ("deals", matcher.key, _fields_key(fields), person_id, organization_id, status), find)
     return _page(account, hits, start, limit)
@@ -258,12 +257,31 @@ def _page(account: Account, hits: list[Hit], start: int, limit: int) -> Page:
 # --- finding ----------------------------------------------------------------------------------------------------
 
 
-def deal_hits(account: Account, matcher: Matcher, deals: Iterable[Record], fields: frozenset[str]) -> list[Hit]:
-    keys = searchable_custom_keys(account) if "custom_fields" in fields else []
+def deal_hits(
+    account: Account,
+    matcher: Matcher,
+    fields: frozenset[str],
+    *,
+    status: str = "all_not_deleted",
+    keep: Callable[[Record], bool] = lambda _deal: True,
+) -> list[Hit]:
+    """The listed deals (by `status`, and `keep`) whose name, searchable custom values or notes match.
+
+    Only candidates are scored: deals whose indexed values hold the term, and deals a matching note names.
+    """
+    deals = account.deals
+
+    def build() -> TextIndex:
+        keys = searchable_custom_keys(account)
+        return TextIndex(deals.all(), lambda deal: [deal["name"], *(deal.get(key) for key in keys)])
+
     notes = note_matches(account, matcher, "deal_id") if "notes" in fields else {}
+    candidates = _with_notes(deals.memo("search_text", build, account.deal_fields).candidates(matcher), notes,
+                             deals.find_any)  # fmt: skip
+    keys = searchable_custom_keys(account) if "custom_fields" in fields else []
     by_name = "title" in fields
     hits = []
-    for deal in deals:
+    for deal in filter(keep, deals.query(status=status, among=candidates)):
         total = matcher.score(deal["name"]) if by_name else 0.0
         custom = []
         for key in keys:
@@ -279,28 +297,12 @@ def deal_hits(account: Account, matcher: Matcher, deals: Iterable[Record], field
     return hits
 
 
-def deal_candidates(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Record]:
-    """Deals (any status) that may score: their name or a searchable custom value holds the term, or a note does."""
-    deals = account.deals
-
-    def build() -> TextIndex:
-        keys = searchable_custom_keys(account)
-        return TextIndex(deals.all(), lambda deal: [deal["name"], *(deal.get(key) for key in keys)])
-
-    found = deals.memo("search_text", build, account.deal_fields).candidates(matcher)
-    notes = note_matches(account, matcher, "deal_id") if "notes" in fields else {}
-    if not notes:
-        return found
-    noted = notes.keys() - {deal["id"] for deal in found}
-    return found + [deal for deal in map(deals.find_any, sorted(noted)) if deal is not None]
-
-
 def person_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
     notes = note_matches(account, matcher, "person_id") if "notes" in fields else {}
     persons = account.persons
     index = persons.memo("search_text", lambda: TextIndex(persons.active(), _person_values))
     hits = []
-    for person in _with_notes(index.candidates(matcher), notes, persons):
+    for person in _with_notes(index.candidates(matcher), notes, persons.find):
         total = matcher.score(person["name"]) if "name" in fields else 0.0
         if "email" in fields:
             total += matcher.best(entry["value"] for entry in person["email"] or ())
@@ -320,12 +322,14 @@ def _person_values(person: Record) -> list[object]:
     return [person["name"], *(entry["value"] for entry in person["email"] or ()), *phones, *digits]
 
 
-def _with_notes(found: list[Record], notes: dict[int, NoteMatches], collection: Collection) -> list[Record]:
-    """Candidates by their own values, then the active records that only a note matched."""
+def _with_notes(
+    found: list[Record], notes: dict[int, NoteMatches], lookup: Callable[[int], Record | None]
+) -> list[Record]:
+    """Candidates by their own values, then the records (as `lookup` finds them) that only a note matched."""
     if not notes:
         return found
     noted = notes.keys() - {record["id"] for record in found}
-    return found + [record for record in map(collection.find, sorted(noted)) if record is not None]
+    return found + [record for record in map(lookup, sorted(noted)) if record is not None]
 
 
 def organization_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
@@ -333,7 +337,7 @@ def organization_hits(account: Account, matcher: Matcher, fields: frozenset[str]
     orgs = account.organizations
     index = orgs.memo("search_text", lambda: TextIndex(orgs.active(), lambda org: [org["name"], org["address"]]))
     hits = []
-    for org in _with_notes(index.candidates(matcher), notes, orgs):
+    for org in _with_notes(index.candidates(matcher), notes, orgs.find):
         total = matcher.score(org["name"]) if "name" in fields else 0.0
         if "address" in fields:
             total += matcher.score(org["address"])
@@ -356,13 +360,9 @@ def product_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> 
     return hits
 
 
-def _deal_finder(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
-    return deal_hits(account, matcher, account.deals.query(among=deal_candidates(account, matcher, fields)), fields)
-
-
 Finder = Callable[["Account", Matcher, frozenset[str]], list[Hit]]
 FINDERS: dict[str, Finder] = {
-    "deal": _deal_finder,
+    "deal": deal_hits,
     "person": person_hits,
     "organization": organization_hits,
     "product": product_hits,
