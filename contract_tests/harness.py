@@ -20,6 +20,7 @@ from schemathesis.core.failures import FailureGroup
 
 import contract_tests.checks  # noqa: F401  (registers the Fintesk checks)
 from mock_server import SPEC_PATH
+from mock_server.fixtures import SAFE_LOADER
 
 CONFIG_PATH = Path(__file__).with_name("schemathesis.toml")
 # Checks that only make sense with a history of calls, run by the stateful part.
@@ -58,7 +59,7 @@ def load_schema(app: Any, token: str, operation_ids: Sequence[str] | None = None
     # Naming the token's scheme tells Schemathesis the auth is given, so it generates no other credentials.
     settings["auth"] = {"openapi": {"api_key_header": {"api_key": token}}}
     config = schemathesis.Config.from_dict(settings)
-    raw = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    raw = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     if operation_ids is not None:
         raw["paths"] = only(raw["paths"], set(operation_ids))
     schema = schemathesis.openapi.from_dict(raw, config=config)
