@@ -15,7 +15,6 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
@@ -36,7 +35,7 @@ from mock_server.ratelimit import RateLimiter, RateLimitMiddleware
 from mock_server.settings import Settings
 from mock_server.state import load_state_file
 from mock_server.tenancy import TenantMiddleware, Tenants
-from mock_server.validation import VALIDATORS, LenientURIParser
+from mock_server.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 
 logger = logging.getLogger("fintesk_mock")
 
@@ -65,7 +64,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             SegmentRoutingMiddleware,
             partial(ControlMiddleware, control=control),
             partial(TenantMiddleware, tenants=control.tenants),
-            RequestValidationMiddleware,
+            PreparedValidationMiddleware,
             ResponseValidationMiddleware,
             LifespanMiddleware,
             ContextMiddleware,

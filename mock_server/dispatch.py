@@ -4,26 +4,43 @@ Profiles of GET /v1/deals/{id} showed Connexion building each handler's decorato
 (inspecting the handler's signature and making a URI parser each time) and every API request walking the Swagger
 UI's router before the API's. Both answers are fixed once the app is built, so:
 
-- `OnceDecoratedApi` decorates each operation's handler on its first request and keeps the result;
+- `OnceDecoratedApi` decorates each operation's handler on its first request and keeps the result, and its
+  `PreparedParameterDecorator` maps requests to handler arguments from tables of the operation made once;
 - `DocsSwaggerUIMiddleware` sends only documentation paths through the Swagger UI's router;
 - `SegmentRoutingMiddleware` matches a request only against the routes that share its first path segment,
   instead of trying every route of the API in turn (Starlette's router still does the matching).
 
-Parameter parsing, validation and responses are still Connexion's; only repeated set-up is gone.
+Parameter parsing, validation and responses are still Connexion's; only repeated set-up is gone. (Request
+validation is prepared the same way: `mock_server.validation.PreparedValidationMiddleware`.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
-from connexion.context import receive, scope
+from connexion.context import context, operation, receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.decorators.parameter import (
+    CONTEXT_NAME,
+    AsyncParameterDecorator,
+    _get_body_argument,
+    _get_file_arguments,
+    _get_query_defaults,
+    _get_val_from_param,
+    _query_args_helper,
+    unwrap_decorators,
+)
+from connexion.http_facts import FORM_CONTENT_TYPES
+from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.operations import AbstractOperation
+from connexion.operations import AbstractOperation, Swagger2Operation
+from connexion.utils import deep_merge, inspect_function_arguments
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
@@ -31,8 +48,91 @@ from starlette.types import Receive, Scope, Send
 DOC_SEGMENTS = frozenset({"docs", "openapi.json", "openapi.yaml"})
 
 
+class ArgumentPlan:
+    """What Connexion's parameter decorator looks up in the operation on every request, looked up once: the path
+    and query parameter definitions, the query defaults, the sanitized names and the body's argument name."""
+
+    def __init__(
+        self, spec: AbstractOperation, arguments: list[str], has_kwargs: bool, sanitize: Callable[[str], str]
+    ) -> None:
+        self.spec, self.arguments, self.has_kwargs, self.sanitize = spec, arguments, has_kwargs, sanitize
+        self.path = {parameter["name"]: parameter for parameter in spec.parameters if parameter["in"] == "path"}
+        self.query = {parameter["name"]: parameter for parameter in spec.parameters if parameter["in"] == "query"}
+        self.defaults = _get_query_defaults(self.query)
+        # Connexion deep-copies the defaults for each request; a copy of the dict is as good when none can change.
+        self.flat_defaults = all(isinstance(value, str | int | float | bool) for value in self.defaults.values())
+        self.takes_body = spec.method.upper() != "TRACE"  # TRACE requests carry no body (RFC 7231 4.3.8)
+
+    def wants_body(self, content_type: str, mimetype: str) -> bool:
+        body_name = self.sanitize(self.spec.body_name(content_type))
+        return (
+            body_name in self.arguments
+            or self.has_kwargs
+            or (mimetype in FORM_CONTENT_TYPES and isinstance(self.spec, Swagger2Operation))
+        )
+
+    def kwargs(self, request: ConnexionRequest, body: Any, files: dict[str, Any]) -> dict[str, Any]:
+        sanitize, content_type = self.sanitize, request.mimetype
+        found: dict[str, Any] = {}
+        for name, value in request.path_params.items():
+            definition = self.path.get(name)
+            # Path values without a definition are injected ones and pass as they are.
+            found[sanitize(name)] = value if definition is None else _get_val_from_param(value, definition)
+        query = dict(self.defaults) if self.flat_defaults else copy.deepcopy(self.defaults)
+        deep_merge(query, request.query_params)
+        found.update(_query_args_helper(self.query, query, self.arguments, self.has_kwargs, sanitize))
+        if self.takes_body:
+            found.update(
+                _get_body_argument(body, operation=self.spec, arguments=self.arguments, has_kwargs=self.has_kwargs,
+                                   sanitize=sanitize, content_type=content_type)
+            )  # fmt: skip
+            body_schema = self.spec.body_schema(content_type)
+            found.update(_get_file_arguments(files, self.arguments, body_schema, self.has_kwargs))
+        kwargs = {sanitize(key): value for key, value in found.items()}
+        for key, value in context.items():  # what middleware put in the request's context (none of ours do)
+            if self.has_kwargs or key in self.arguments:
+                kwargs[key] = value
+        if CONTEXT_NAME in self.arguments:
+            kwargs[CONTEXT_NAME] = context
+        return kwargs
+
+
+class PreparedParameterDecorator(AsyncParameterDecorator):  # type: ignore[misc]
+    """Connexion's request-to-arguments mapping for one handler, its `ArgumentPlan` made on the first request.
+    Form data (and with it the files) is read only from form requests, the only ones that carry any."""
+
+    def __call__(self, function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
+        # Sanitizing a name takes three regular expressions; names repeat, so each is worked out once.
+        sanitize = functools.lru_cache(maxsize=512)(self.sanitize_fn)
+        plan: ArgumentPlan | None = None
+
+        @functools.wraps(function)
+        async def wrapper(request: ConnexionRequest) -> Any:
+            nonlocal plan
+            if plan is None:
+                # The operation in the request's context is the same object for every request to this handler.
+                plan = ArgumentPlan(operation._get_current_object(), arguments, has_kwargs, sanitize)
+            mimetype = request.mimetype
+            body = await request.get_body() if plan.wants_body(request.content_type, mimetype) else None
+            files = await request.files() if mimetype in FORM_CONTENT_TYPES else {}
+            return await function(**plan.kwargs(request, body, files))
+
+        return wrapper
+
+
 class OnceDecorator(StarletteDecorator):  # type: ignore[misc]
     """Connexion's Starlette decorator, building the chain (parameter and response decorators) on first use."""
+
+    @property
+    def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
+        return PreparedParameterDecorator
+
+    @property
+    def _sync_async_decorator(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        # Connexion asks on every call whether the handler is a coroutine function; ours all are, so ask once.
+        wrap_sync = super()._sync_async_decorator
+        return lambda function: function if asyncio.iscoroutinefunction(function) else wrap_sync(function)
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         built: tuple[Any, Callable[..., Awaitable[Any]]] | None = None

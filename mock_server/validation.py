@@ -5,17 +5,24 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import AsyncGenerator
+from functools import cached_property
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
+from connexion.operations import AbstractOperation
 from connexion.uri_parsing import OpenAPIURIParser
-from connexion.utils import is_null, is_nullable
+from connexion.utils import extract_content_type, is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, Draft7Validator, ValidationError
 from jsonschema.exceptions import best_match
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 # Draft 4 knows no `date` format; the API's dates must be real ones, so use the checker that does.
 FORMATS = Draft7Validator.FORMAT_CHECKER
@@ -29,6 +36,17 @@ class LenientURIParser(OpenAPIURIParser):  # type: ignore[misc]
         return [item for item in OpenAPIURIParser._split(value, param_defn, _in) if item != ""]
 
 
+# A validator per parameter schema of the spec (keyed by identity, holding the schema so the key stays its own).
+_PARAMETER_VALIDATORS: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
+
+
+def parameter_validator(schema: dict[str, Any]) -> Draft4Validator:
+    kept = _PARAMETER_VALIDATORS.get(id(schema))
+    if kept is None or kept[0] is not schema:
+        kept = _PARAMETER_VALIDATORS[id(schema)] = (schema, Draft4Validator(schema, format_checker=FORMATS))
+    return kept[1]
+
+
 class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
     @staticmethod
     def validate_parameter(
@@ -38,9 +56,8 @@ class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
             return None
         name = param["name"]
         if value is not None:
-            schema = param.get("schema", param)
             try:
-                Draft4Validator(schema, format_checker=FORMATS).validate(value)
+                parameter_validator(param.get("schema", param)).validate(value)
             except ValidationError as error:
                 return f"{parameter_type} parameter '{name}': {error.message}"
         elif param.get("required"):
@@ -69,7 +86,7 @@ def _bounded_int(value: str) -> int:
 class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Bodies must be UTF-8 JSON with finite numbers; anything else is a 400 that says why."""
 
-    @property
+    @cached_property
     def _validator(self) -> Any:
         return Draft4RequestValidator(self._schema, format_checker=FORMATS)
 
@@ -109,6 +126,81 @@ def describe(error: ValidationError) -> str:
         best = best_match(error.context)
         return f"{prefix}: {best.message}"
     return f"{prefix}: {error.message}"
+
+
+class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[misc]
+    """Connexion's request validation of one operation, with its URI parser, parameter validator and body
+    validators made once. Connexion makes each of them again on every request (and a `MediaTypeDict` of the
+    accepted types), though they depend only on the operation and the request's media type and charset."""
+
+    def __init__(self, next_app: Any, *, operation: AbstractOperation, **kwargs: Any) -> None:
+        super().__init__(next_app, operation=operation, **kwargs)
+        # (media type, charset) -> the body validator, or None where the operation takes no body of that type
+        self._bodies: dict[tuple[str, str], Any] = {}
+
+    @cached_property
+    def parameters(self) -> ParameterValidator:
+        operation = self._operation
+        return self._validator_map["parameter"](
+            operation.parameters,
+            uri_parser=operation._uri_parser_class(operation.parameters, operation.body_definition()),
+            strict_validation=self.strict_validation,
+            security_query_params=self.security_query_params,
+        )
+
+    def body_validator(self, mime_type: str, encoding: str) -> Any:
+        """The validator for a body of this type, as Connexion builds it; raises for a type the operation refuses."""
+        key = (mime_type, encoding)
+        if key in self._bodies:
+            return self._bodies[key]
+        self.validate_mime_type(mime_type)
+        operation, validator = self._operation, None
+        schema = operation.body_schema(mime_type)
+        try:
+            body_validator = self._validator_map["body"][mime_type] if schema else None
+        except KeyError:  # no validator for this type: Connexion passes the body through unchecked
+            body_validator = None
+        if body_validator is not None:
+            validator = body_validator(
+                schema=schema,
+                required=operation.request_body.get("required", False),
+                nullable=is_nullable(operation.body_definition(mime_type)),
+                encoding=encoding,
+                strict_validation=self.strict_validation,
+                uri_parser=operation.uri_parser_class(operation.parameters, operation.body_definition()),
+            )
+        if len(self._bodies) < MAX_KEPT_BODY_TYPES:  # the header is the client's: keep only a few
+            self._bodies[key] = validator
+        return validator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.parameters.validate(scope)
+        mime_type, encoding = self.extract_content_type(scope["headers"])
+        validator = self.body_validator(mime_type, encoding)
+        if validator is not None:
+            receive, scope = await validator.wrap_receive(receive, scope=scope)
+            if extract_content_type(scope["headers"]) is None:
+                # Validation took a body without a type for the operation's own (JSON); the handler must read it
+                # as that too, not as raw bytes.
+                scope = {**scope, "headers": [*scope["headers"], (b"content-type", mime_type.encode("latin-1"))]}
+        await self.next_app(scope, receive, send)
+
+
+MAX_KEPT_BODY_TYPES = 16
+
+
+class PreparedValidationAPI(RequestValidationAPI):  # type: ignore[misc]
+    def make_operation(self, operation: AbstractOperation) -> RequestValidationOperation:
+        return PreparedValidationOperation(
+            self.next_app, operation=operation, strict_validation=self.strict_validation,
+            validator_map=self.validator_map,
+        )  # fmt: skip
+
+
+class PreparedValidationMiddleware(RequestValidationMiddleware):  # type: ignore[misc]
+    """Connexion's request validation middleware, each operation's validators made once (see above)."""
+
+    api_cls = PreparedValidationAPI
 
 
 VALIDATORS = {

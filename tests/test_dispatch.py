@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from connexion.decorators import StarletteDecorator
+from connexion.decorators.parameter import AsyncParameterDecorator
+from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from starlette.testclient import TestClient
 
@@ -69,3 +73,66 @@ def test_segment_routing_answers_every_path_as_connexion_routing_does(
     grouped = answer()
     monkeypatch.setattr("mock_server.app.SegmentRoutingMiddleware", RoutingMiddleware)
     assert answer() == grouped
+
+
+def typed(body: bytes, content_type: str = "application/json") -> dict[str, object]:
+    return {"content": body, "headers": {"content-type": content_type}}
+
+
+# Requests whose parameters and bodies take every branch of validation and argument mapping, in an order
+# where later ones read what earlier ones wrote.
+ODD_REQUESTS: list[tuple[str, str, dict[str, object]]] = [
+    ("GET", "/v1/deals", {"params": {"limit": "2", "start": "1", "sort": "value DESC"}}),
+    ("GET", "/v1/deals", {"params": {"limit": "abc"}}),
+    ("GET", "/v1/deals", {"params": {"limit": "-1"}}),
+    ("GET", "/v1/deals", {"params": {"limit": "2", "unknown": "x", "status": "all_not_deleted"}}),
+    ("GET", "/v1/deals", {"params": {"status": "nonsense"}}),
+    ("GET", "/v1/deals/abc", {}),
+    ("GET", "/v1/deals/99999", {}),
+    ("GET", "/v1/itemSearch", {"params": {"term": "Oy", "item_types": "deal,person,", "exact_match": "false"}}),
+    ("GET", "/v1/itemSearch", {"params": {"term": "Oy", "exact_match": "maybe"}}),
+    ("GET", "/v1/itemSearch", {}),
+    ("GET", "/v1/activities", {"params": {"limit": "3", "done": "1"}}),
+    ("POST", "/v1/deals", {"json": {"name": "Plain", "person_id": 1, "value": 10, "currency": "EUR"}}),
+    ("POST", "/v1/deals", typed(b'{"name": "Charset", "org_id": 1}', "application/json; charset=utf-8")),
+    ("POST", "/v1/deals", typed(b'{"name": "Latin", "org_id": 1}', "application/json; charset=latin-1")),
+    ("POST", "/v1/deals", typed(b"")),
+    ("POST", "/v1/deals", typed(b"{not json")),
+    ("POST", "/v1/deals", typed(b"[1, 2]")),
+    ("POST", "/v1/deals", {"json": {"name": "", "person_id": 1}}),
+    ("POST", "/v1/deals", {"json": {"name": "Typed", "person_id": 1, "value": "ten"}}),
+    ("POST", "/v1/deals", typed(b"name=Form&person_id=1", "application/x-www-form-urlencoded")),
+    ("POST", "/v1/deals", {"files": {"name": ("a.txt", b"Multipart")}}),
+    ("POST", "/v1/deals", typed(b"name", "text/plain")),
+    ("PUT", "/v1/deals/1", {"json": {"value": 1500, "status": "won"}}),
+    ("PUT", "/v1/deals/1", {"json": {"status": "sideways"}}),
+    ("PUT", "/v1/deals/1", typed(b"")),
+    ("GET", "/v1/deals/1", {}),
+    ("DELETE", "/v1/deals", {"params": {"ids": "2,3,"}}),
+    ("DELETE", "/v1/deals", {"params": {"ids": "two"}}),
+    ("GET", "/v1/deals", {"params": {"limit": "5", "status": "deleted"}}),
+    ("POST", "/v1/activities", {"json": {"subject": "Call", "type": "call", "due_date": "2026-02-30"}}),
+    ("POST", "/v1/activities", {"json": {"subject": "Call", "type": "call", "due_date": "2026-02-27"}}),
+]  # fmt: skip
+
+
+def test_prepared_validation_and_arguments_answer_as_connexion_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    def answers() -> list[tuple[int, str]]:
+        found = []
+        with create_app(Settings()).test_client() as client:
+            client.post("/__mock__/clock", json={"freeze": "2026-11-25 12:00:00"})
+            for method, path, options in ODD_REQUESTS:
+                headers: dict[str, str] = {"x-api-token": "prepared", **options.get("headers", {})}  # type: ignore[dict-item]
+                rest: dict[str, Any] = {key: value for key, value in options.items() if key != "headers"}
+                response = client.request(method, path, headers=headers, **rest)
+                found.append((response.status_code, response.text))
+        return found
+
+    prepared = answers()
+    monkeypatch.setattr("mock_server.app.PreparedValidationMiddleware", RequestValidationMiddleware)
+    monkeypatch.setattr("mock_server.dispatch.PreparedParameterDecorator", AsyncParameterDecorator)
+    stock = answers()
+
+    assert prepared == stock
+    statuses = {status for status, _ in prepared}
+    assert {200, 201, 400, 404, 415} <= statuses  # the battery reaches successes and each kind of refusal
