@@ -31,6 +31,7 @@ from mock_server.faults import FaultMiddleware, Faults
 from mock_server.generate import generate_account
 from mock_server.handlers import registry, snake_case
 from mock_server.journal import Journal, JournalMiddleware
+from mock_server.kept import kept_read
 from mock_server.ratelimit import RateLimiter, RateLimitMiddleware
 from mock_server.settings import Settings
 from mock_server.state import load_state_file
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app = AsyncApp(
         __name__,
         uri_parser_class=LenientURIParser,
-        resolver=Resolver(function_resolver=lambda operation_id: handlers[snake_case(operation_id)]),
+        resolver=Resolver(function_resolver=partial(resolve, handlers, reads_of(spec))),
         # Auth is ours (TenantMiddleware): Connexion's security layer would need the spec to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
@@ -83,6 +84,17 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_error_handler(Exception, render_unexpected)
     app.state = {"tenants": control.tenants, "settings": settings, "control": control}
     return app
+
+
+def reads_of(spec: dict[str, Any]) -> frozenset[str]:
+    """The operationIds of the API's reads (its GET operations)."""
+    return frozenset(item["get"]["operationId"] for item in spec["paths"].values() if "get" in item)
+
+
+def resolve(handlers: dict[str, Callable[..., Any]], reads: frozenset[str], operation_id: str) -> Callable[..., Any]:
+    """The handler of an operation; the API's reads answer repeats from their kept answers (see `kept`)."""
+    handler = handlers[snake_case(operation_id)]
+    return kept_read(handler) if operation_id in reads else handler
 
 
 def control_plane(settings: Settings) -> ControlPlane:

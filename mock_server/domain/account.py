@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import operator
 import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,12 @@ class Currencies(Collection):
             for record in self.active()
             if needle in record["code"].casefold() or needle in record["name"].casefold()
         ]
+
+
+COLLECTION_NAMES = ("users", "pipelines", "stages", "organizations", "persons", "products", "currencies",
+                    "deal_fields", "activity_fields", "activity_types", "deals", "activities", "deal_products", "notes",
+                    "filters")  # fmt: skip
+_COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
 
 
 class Account:
@@ -110,6 +117,12 @@ class Account:
             setattr(account, name, clone)
         return account
 
+    def version(self) -> tuple[int, ...]:
+        """Changes whenever anything a read can see changes: each collection's count of changes, and the change log
+        (which only grows, or is replaced whole)."""
+        log = self.deal_changes
+        return (*(collection.version for collection in _COLLECTIONS(self)), len(log), id(log))
+
     def changes_of(self, deal_id: int) -> list[Record]:
         """The logged changes of one deal in log order, without reading the changes of every other deal."""
         log = self.deal_changes
@@ -124,23 +137,7 @@ class Account:
 
     def collections(self) -> dict[str, Collection]:
         """Every resource's collection under its fixture name, in the fixture set's order."""
-        return {
-            "users": self.users,
-            "pipelines": self.pipelines,
-            "stages": self.stages,
-            "organizations": self.organizations,
-            "persons": self.persons,
-            "products": self.products,
-            "currencies": self.currencies,
-            "deal_fields": self.deal_fields,
-            "activity_fields": self.activity_fields,
-            "activity_types": self.activity_types,
-            "deals": self.deals,
-            "activities": self.activities,
-            "deal_products": self.deal_products,
-            "notes": self.notes,
-            "filters": self.filters,
-        }
+        return dict(zip(COLLECTION_NAMES, _COLLECTIONS(self), strict=True))
 
     @property
     def last_option_id(self) -> int:

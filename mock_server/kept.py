@@ -1,0 +1,109 @@
+"""Reads answered again from the bytes of their last answer while nothing they read has changed.
+
+A read of the API (a GET handler) answers from its arguments, the tenant's account and the clock, and the clock
+counts whole seconds. Every collection of an account counts its changes, so `Account.version()` changes with
+anything a read can see; an answer kept under that version and the clock's second is the very answer the
+handler would give again. Asking again costs a lookup instead of rendering and encoding: a 100-deal page is
+rendered, and its 120 kB encoded, once per change or second instead of on every request.
+
+Kept per account (never shared by tenants), at most `MAX_ANSWERS` answers and `MAX_BYTES` bytes of each, all
+dropped at the first change. A request with `Cache-Control: no-cache` is answered afresh (and kept anew).
+Only successful answers are kept; a handler that fails raises on every call as before.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import weakref
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from connexion.context import scope as request_scope
+from starlette.responses import Response
+
+from mock_server.domain.account import Account
+from mock_server.tenancy import current_account
+
+MAX_ANSWERS = 256
+MAX_BYTES = 16 * 1024 * 1024
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+class KeptAnswers:
+    """One account's kept answers, all for one version of it and one second of the clock."""
+
+    def __init__(self) -> None:
+        self.moment: tuple[tuple[int, ...], datetime] | None = None
+        self.answers: dict[tuple[Any, ...], Response] = {}
+        self.size = 0
+
+    def at(self, moment: tuple[tuple[int, ...], datetime]) -> dict[tuple[Any, ...], Response]:
+        """The answers kept at `moment`; any kept at another moment are dropped."""
+        if moment != self.moment:
+            self.moment, self.answers, self.size = moment, {}, 0
+        return self.answers
+
+    def keep(self, moment: tuple[tuple[int, ...], datetime], key: tuple[Any, ...], answer: Response) -> None:
+        answers = self.at(moment)
+        if len(answers) < MAX_ANSWERS and self.size + len(answer.body) <= MAX_BYTES:
+            answers[key] = answer
+            self.size += len(answer.body)
+
+
+_kept: weakref.WeakKeyDictionary[Account, KeptAnswers] = weakref.WeakKeyDictionary()
+
+
+def kept_answers(account: Account) -> KeptAnswers:
+    answers = _kept.get(account)
+    if answers is None:
+        answers = _kept[account] = KeptAnswers()
+    return answers
+
+
+def arguments_key(handler: Handler, arguments: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The handler and its arguments as a key; None when an argument cannot be one (the answer is not kept)."""
+    try:
+        key = (handler, *sorted((name, tuple(value) if isinstance(value, list) else value)
+                                for name, value in arguments.items()))  # fmt: skip
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def wants_fresh() -> bool:
+    """Whether the request asks caches not to answer it from what they kept (`Cache-Control: no-cache`)."""
+    return any(name == b"cache-control" and b"no-cache" in value.lower() for name, value in request_scope["headers"])
+
+
+def replay(answer: Response) -> Response:
+    # A fresh header list: middleware may add headers to the list an answer sends.
+    again = copy.copy(answer)
+    again.raw_headers = list(answer.raw_headers)
+    return again
+
+
+def kept_read(handler: Handler) -> Handler:
+    """`handler`, a read of the tenant's account, answering a repeat from its kept answer (see the module)."""
+
+    @functools.wraps(handler)
+    async def read(**arguments: Any) -> Response:
+        account = current_account()
+        key = arguments_key(handler, arguments)
+        if key is None:
+            return await handler(**arguments)
+        answers = kept_answers(account)
+        moment = (account.version(), account.clock.now())
+        answer = None if wants_fresh() else answers.at(moment).get(key)
+        if answer is not None:
+            return replay(answer)
+        answer = await handler(**arguments)
+        # A read that changed something (an index built on first use) or spanned a tick of the clock is not kept.
+        if answer.status_code == 200 and moment == (account.version(), account.clock.now()):
+            answers.keep(moment, key, replay(answer))
+        return answer
+
+    return read
