@@ -11,6 +11,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,6 +29,7 @@ MASK = "***"
 SECRET_HEADERS = frozenset({"x-api-token", "authorization", "proxy-authorization", "cookie"})
 SECRET_PARAMETERS = frozenset({"api_token"})
 _GLOB = frozenset("*?[")
+DETAILS = "_details"  # the key of an entry's not yet decoded details
 
 
 def _utc_stamp() -> str:
@@ -56,12 +58,15 @@ class Journal:
         # Listing may run in a handler's worker thread while the event loop records.
         self._lock = threading.Lock()
 
-    def record(self, token: str, entry: dict[str, Any]) -> None:
-        """Keep `entry` for `token`, numbered by the journal and stamped with the time unless it has one."""
+    def record(self, token: str, entry: dict[str, Any], details: Callable[[], dict[str, Any]] | None = None) -> None:
+        """Keep `entry` for `token`, numbered by the journal and stamped with the time unless it has one.
+        `details`, when given, makes the rest of the entry; it is called only when the entry is first listed."""
         with self._lock:
             number = next(self._ids)
             entry = {"id": number, "time": self.stamp(), **entry}
             entry.update(id=number, tenant=token)  # the journal's numbering and tenant win over the caller's
+            if details is not None:
+                entry[DETAILS] = details
             entries = self._tenants.get(token)
             if entries is None:
                 entries = self._tenants[token] = deque(maxlen=self.size)
@@ -81,6 +86,9 @@ class Journal:
                 chosen = sorted(itertools.chain.from_iterable(self._tenants.values()), key=lambda entry: entry["id"])
             else:
                 chosen = list(self._tenants.get(token, ()))
+            for entry in chosen:
+                if DETAILS in entry:
+                    _complete(entry)
         if path is not None:
             chosen = [entry for entry in chosen if path_matches(path, entry.get("path", ""))]
         if limit is not None:
@@ -166,18 +174,35 @@ class JournalMiddleware:
 
     def _record(self, scope: Scope, body: bytes, status: int, started: float, stamp: str) -> None:
         tokens = tokens_of(scope)
-        headers = masked_headers(scope["headers"])
         entry = {
             "time": stamp,
             "method": scope["method"],
             "path": scope["path"],
-            "query": masked_query(scope.get("query_string", b"")),
-            "headers": headers,
-            "body": decoded_body(body, headers.get("content-type", "")),
             "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         }
-        self.journal.record(tokens[0] if tokens else "", entry)
+        # Most entries are never listed: their query, headers and body are decoded and masked when first listed.
+        # A big body is kept as text cut to size (as it is listed), so the journal's memory stays bounded.
+        kept: bytes | str = body if len(body) <= MAX_JSON_BYTES else body[:MAX_TEXT_BYTES].decode("utf-8", "replace")
+        details = partial(_details, scope.get("query_string", b""), list(scope["headers"]), kept)
+        self.journal.record(tokens[0] if tokens else "", entry, details)
+
+
+def _details(query_string: bytes, raw_headers: list[tuple[bytes, bytes]], body: bytes | str) -> dict[str, Any]:
+    headers = masked_headers(raw_headers)
+    return {
+        "query": masked_query(query_string),
+        "headers": headers,
+        "body": body if isinstance(body, str) else decoded_body(body, headers.get("content-type", "")),
+    }
+
+
+def _complete(entry: dict[str, Any]) -> None:
+    """The entry with its details made, its keys in the order of a request's story."""
+    details = entry.pop(DETAILS)()
+    ordered = {**{key: entry[key] for key in ("id", "time", "method", "path")}, **details, **entry}
+    entry.clear()
+    entry.update(ordered)
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:

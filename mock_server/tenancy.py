@@ -114,7 +114,16 @@ def under(path: str, prefix: str = API_PREFIX) -> bool:
 
 
 def tokens_of(scope: Scope) -> list[str]:
-    """Every token a request carries: `x-api-token`, `Authorization: Bearer` and the `api_token` query parameter."""
+    """Every token a request carries: `x-api-token`, `Authorization: Bearer` and the `api_token` query parameter.
+    Journal, rate limits, faults and tenancy all ask; the request's state keeps the answer for the next to ask."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    tokens: list[str] | None = state.get("fintesk_tokens")
+    if tokens is None:
+        tokens = state["fintesk_tokens"] = _read_tokens(scope)
+    return list(tokens)
+
+
+def _read_tokens(scope: Scope) -> list[str]:
     tokens: list[str] = []
     for name, value in scope["headers"]:
         if name == b"x-api-token" and value:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -181,6 +182,30 @@ def test_a_post_body_is_journaled_and_still_reaches_the_app(journaled: tuple[Tes
         "/v1/deals",
         {"name": "Journaled deal", "person_id": 1},
     )
+
+
+def test_a_body_past_64_kb_is_journaled_as_text_cut_to_10_kb(journaled: tuple[TestClient, Journal]) -> None:
+    client, journal = journaled
+    body = json.dumps({"name": "Big", "person_id": 1, "padding": "x" * 70_000}).encode()
+    client.post("/v1/deals", content=body, headers={"x-api-token": "j-big", "content-type": "application/json"})
+    (kept,) = journal._tenants["j-big"]
+    assert len(kept[journal_module.DETAILS].args[2]) == 10 * 1024  # held cut to size, not whole, until listed
+
+    (entry,) = journal.entries("j-big")
+    assert entry["body"] == body[: 10 * 1024].decode()
+
+
+def test_an_entry_lists_the_same_whenever_it_is_first_listed(journaled: tuple[TestClient, Journal]) -> None:
+    client, journal = journaled
+    client.put("/v1/deals/1", json={"value": 5}, params={"api_token": "j-late"}, headers={"x-trace": "t1"})
+    client.get("/v1/deals/1", headers={"x-api-token": "j-late"})
+    first, second = journal.entries("j-late")  # details made now, after both requests
+
+    assert list(first) == ["id", "time", "method", "path", "query", "headers", "body", "status", "duration_ms",
+                           "tenant"]  # fmt: skip
+    assert (first["query"], first["headers"]["x-trace"], first["body"]) == ({"api_token": "***"}, "t1", {"value": 5})
+    assert (second["query"], second["body"], second["headers"]["x-api-token"]) == ({}, None, "***")
+    assert journal.entries("j-late") == [first, second]
 
 
 def test_status_and_duration_are_recorded(journaled: tuple[TestClient, Journal]) -> None:
