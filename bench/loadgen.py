@@ -84,7 +84,7 @@ async def run_async(
     base_url: str, kind: RequestKind, token: str, connections: int, duration_s: float, timeout_s: float = 30
 ) -> LoadResult:
     """Keep `connections` requests of `kind` in flight for `duration_s` seconds, each on its own connection."""
-    headers = {"x-api-token": token, "content-type": "application/json"}
+    headers = {"x-api-token": token, "content-type": "application/json", **kind.headers}
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     latencies: list[float] = []
     errors = [0]

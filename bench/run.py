@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from bench import loadgen, wrk
-from bench.kinds import KINDS, SCALE_KINDS, TOKEN, RequestKind
+from bench.kinds import MEASURED, SCALE_KINDS, TOKEN, RequestKind
 from bench.loadgen import LoadResult
 from bench.report import ServerRun, main_table, mock_targets, scale_table, scale_targets, summarise
 from bench.servers import ROOT, Prism, Server, ensure_prism, start_mock, start_prism
@@ -83,7 +83,7 @@ def warm_up(server: Server, kind: RequestKind, seconds: float) -> str | None:
     """A few sequential requests of `kind`; the status that says the server does not serve it, or None."""
     deadline = time.perf_counter() + seconds
     status = ""
-    with httpx.Client(headers={"x-api-token": TOKEN}, timeout=60) as client:
+    with httpx.Client(headers={"x-api-token": TOKEN, **kind.headers}, timeout=60) as client:
         for count in range(WARMUP_REQUESTS):
             if count and time.perf_counter() > deadline:
                 break
@@ -155,10 +155,10 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     for round_number in range(1, args.rounds + 1):
         # Mock and Prism take turns each round, so that a slow patch of the machine hits both alike.
         progress(f"Round {round_number}/{args.rounds}: default fixtures")
-        mock_runs.append(measure_server(start_mock, KINDS, args.connections, args, measure))
+        mock_runs.append(measure_server(start_mock, MEASURED, args.connections, args, measure))
         if prism is not None and prism.bin is not None:
             start = functools.partial(start_prism, prism.bin)
-            prism_runs.append(measure_server(start, KINDS, args.connections, args, measure))
+            prism_runs.append(measure_server(start, MEASURED, args.connections, args, measure))
     scale_runs: dict[int, list[ServerRun]] = {}
     for size in args.sizes:
         for round_number in range(1, args.rounds + 1):

@@ -6,3 +6,10 @@ if body ~= "" then
   wrk.body = body
   wrk.headers["Content-Type"] = "application/json"
 end
+-- Extra headers, one "name: value" per line.
+for line in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^\n]+") do
+  local name, value = line:match("^([^:]+):%s*(.*)$")
+  if name then
+    wrk.headers[name] = value
+  end
+end

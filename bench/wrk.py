@@ -90,7 +90,8 @@ def command(path: str, url: str, connections: int, duration_s: int, threads: int
 def run(
     path: str, base_url: str, kind: RequestKind, token: str, connections: int, duration_s: int, threads: int = 2
 ) -> LoadResult:
-    env = {**os.environ, "BENCH_METHOD": kind.method, "BENCH_BODY": kind.body_text(), "BENCH_TOKEN": token}
+    env = {**os.environ, "BENCH_METHOD": kind.method, "BENCH_BODY": kind.body_text(), "BENCH_TOKEN": token,
+           "BENCH_HEADERS": "\n".join(f"{name}: {value}" for name, value in kind.headers.items())}  # fmt: skip
     argv = command(path, base_url + kind.path, connections, duration_s, threads)
     # wrk stops by itself after -d; the timeout only guards against a wedged server or wrk.
     completed = subprocess.run(

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bench import loadgen, report, servers, wrk
-from bench.kinds import BY_KEY, TOKEN
+from bench.kinds import BY_KEY, FRESH_KINDS, KINDS, MEASURED, SCALE_KINDS, TOKEN, RequestKind
 from bench.loadgen import LoadResult
 from bench.report import ServerRun, Target
 from bench.run import parse_args
@@ -87,6 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
+        cache_control_seen.add(self.headers.get("cache-control"))
         status = 200 if self.headers.get("x-api-token") == TOKEN else 401
         self.send_response(status)
         self.send_header("content-length", "2")
@@ -99,8 +100,12 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+cache_control_seen: set[str | None] = set()
+
+
 @pytest.fixture
 def tiny_server() -> Iterator[str]:
+    cache_control_seen.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -115,6 +120,33 @@ def test_python_loadgen__sends_the_kind_for_the_duration(tiny_server: str) -> No
     measured = loadgen.run(tiny_server, BY_KEY["add_deal"], TOKEN, connections=4, duration_s=1)
     assert measured.requests > 0 and measured.errors == 0
     assert measured.p50_ms is not None and measured.p99_ms is not None and measured.p50_ms <= measured.p99_ms
+
+
+@pytest.mark.parametrize("tool", ["python", "wrk"])
+def test_loadgens__send_no_cache_for_fresh_reads_only(tiny_server: str, tool: str) -> None:
+    path = wrk.wrk_path()
+    if tool == "wrk" and path is None:
+        pytest.skip("wrk is not on PATH")
+
+    def measure(kind: RequestKind) -> LoadResult:
+        if path is not None and tool == "wrk":
+            return wrk.run(path, tiny_server, kind, TOKEN, connections=1, duration_s=1, threads=1)
+        return loadgen.run(tiny_server, kind, TOKEN, connections=1, duration_s=1)
+
+    assert measure(BY_KEY["list_deals"]).requests > 0
+    assert cache_control_seen == {None}
+    assert measure(BY_KEY["list_deals"].worked_out()).requests > 0
+    assert cache_control_seen == {None, "no-cache"}
+
+
+def test_kinds__fresh_reads_repeat_the_reads_and_come_before_the_writes() -> None:
+    reads = [kind for kind in KINDS if not kind.is_write]
+    assert [(kind.method, kind.path, kind.key) for kind in FRESH_KINDS] == [
+        (kind.method, kind.path, f"{kind.key}_fresh") for kind in reads
+    ]
+    assert all(kind.headers == {"cache-control": "no-cache"} and "no-cache" in kind.label for kind in FRESH_KINDS)
+    assert [kind.is_write for kind in MEASURED] == [False] * (2 * len(reads)) + [True] * (len(KINDS) - len(reads))
+    assert [kind.fresh for kind in SCALE_KINDS] == [True, True, True, True, False]
 
 
 def test_python_loadgen__counts_non_2xx_as_errors(tiny_server: str) -> None:
@@ -136,9 +168,9 @@ def test_vm_rss__read_from_proc_status_and_own_process_has_some() -> None:
     assert servers.rss_kb(os.getpid()) > 0
 
 
-def _run(rps: float, p50: float, startup: float = 1.0, errors: int = 0) -> ServerRun:
+def _run(rps: float, p50: float, startup: float = 1.0, errors: int = 0, key: str = "get_deal") -> ServerRun:
     run = ServerRun(startup_s=startup, ready_s=startup, rss_start_mb=80, rss_mb=90)
-    run.results = {"get_deal": {1: result(rps, p50, errors), 32: result(rps * 2, p50 * 10, errors, 32)}}
+    run.results = {key: {1: result(rps, p50, errors), 32: result(rps * 2, p50 * 10, errors, 32)}}
     return run
 
 
@@ -189,7 +221,8 @@ def test_main_table__ratios_to_prism_and_errors_noted() -> None:
 
 
 def test_scale_table__rss_per_10k_deals_and_growth() -> None:
-    small, big = report.summarise([_run(100, 1.0)]), report.summarise([_run(10, 10.0)])
+    small = report.summarise([_run(100, 1.0, key="get_deal_fresh")])
+    big = report.summarise([_run(10, 10.0, key="get_deal_fresh")])
     lines = report.scale_table({1000: small, 10_000: big}, baseline_rss_mb=80).splitlines()
     assert lines[2].split()[:4] == ["1,000", "1.00", "90.0", "100"]
     assert lines[-1].split()[:2] == ["growth", "1,000->10,000"] and "10.00x" in lines[-1]
