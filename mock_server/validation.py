@@ -11,6 +11,7 @@ from typing import Any
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
     RequestValidationMiddleware,
@@ -174,7 +175,11 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
         return validator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.parameters.validate(scope)
+        parameters = self.parameters
+        request = ConnexionRequest(scope, uri_parser=parameters.uri_parser)
+        parameters.validate_request(request)
+        # The handler's request parses the same query with a parser of the same parameters: hand it this parse.
+        scope.setdefault("extensions", {})[PARSED_QUERY] = request.query_params
         mime_type, encoding = self.extract_content_type(scope["headers"])
         validator = self.body_validator(mime_type, encoding)
         if validator is not None:
@@ -187,6 +192,8 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
 
 
 MAX_KEPT_BODY_TYPES = 16
+# Where request validation leaves the query it parsed and validated, for the handler's arguments.
+PARSED_QUERY = "fintesk_parsed_query"
 
 
 class PreparedValidationAPI(RequestValidationAPI):  # type: ignore[misc]
