@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bench import loadgen, report, servers, wrk
+from bench import run as run_module
 from bench.kinds import BY_KEY, FRESH_KINDS, KINDS, MEASURED, SCALE_KINDS, TOKEN, RequestKind
 from bench.loadgen import LoadResult
 from bench.report import ServerRun, Target
@@ -218,6 +219,46 @@ def test_main_table__ratios_to_prism_and_errors_noted() -> None:
         line for line in report.main_table(mock, prism, [1, 32]).splitlines() if line.startswith("GET /v1/deals/1 ")
     )
     assert row.split()[3:] == ["300", "1.00", "1.00", "100", "2.00", "2.00", "3.00x", "2.00x", "2.00x"]
+
+
+def test_main_table__rss_after_the_reads_and_after_the_writes_with_deals_created() -> None:
+    mock_run, prism_run = _run(300, 1.0), _run(100, 2.0)
+    mock_run.rss_reads_mb, mock_run.rss_mb = 70, 160
+    mock_run.results["add_deal"] = {1: result(10), 32: result(20, connections=32)}
+    prism_run.rss_reads_mb, prism_run.rss_mb = 280, 300
+    lines = report.main_table(report.summarise([mock_run]), report.summarise([prism_run]), [1, 32]).splitlines()
+
+    assert next(line for line in lines if line.startswith("RSS after the read load")).split()[5:] == [
+        "70.0", "MB", "280", "MB", "4.00x"]  # fmt: skip
+    writes = next(line for line in lines if line.startswith("RSS after the writes too")).split()[5:]
+    assert writes == ["160", "MB", "300", "MB", "1.88x", "20.0", "deals", "created"]  # 10 requests per result
+    assert report.mock_targets(report.summarise([mock_run]), None)[3].value == 70
+
+
+def test_measure_server__reads_the_rss_before_the_first_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    rss = iter(range(100, 200, 10))
+    asked: list[str] = []
+
+    class FakeServer:
+        name, base_url, startup_s, ready_s = "mock", "http://127.0.0.1:1/v1", 0.5, 0.5
+
+        def rss_mb(self) -> float:
+            return float(next(rss))
+
+        def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(run_module, "warm_up", lambda server, kind, seconds: None)
+
+    def measure(url: str, kind: RequestKind, conns: int, secs: int) -> LoadResult:
+        asked.append(kind.key)
+        return result()
+
+    args = parse_args(["--quick"])
+    server_run = run_module.measure_server(FakeServer, MEASURED, [1], args, measure)  # type: ignore[arg-type]
+
+    assert asked == [kind.key for kind in MEASURED]
+    assert (server_run.rss_start_mb, server_run.rss_reads_mb, server_run.rss_mb) == (100, 110, 120)
 
 
 def test_scale_table__rss_per_10k_deals_and_growth() -> None:
