@@ -199,7 +199,7 @@ def scale_table(scale: dict[int, dict[str, Any]], baseline_rss_mb: float | None)
     rows = []
     for size, summary in sorted(scale.items()):
         # The RSS after the reads: the generated account as loaded, not grown by the write measured after them.
-        rss = summary.get("rss_reads_mb") or summary["rss_mb"]
+        rss = summary["rss_reads_mb"]
         extra = None if baseline_rss_mb is None else (rss - baseline_rss_mb) / size * 10_000
         p50s = [number(figure(summary, kind.key, 1, "p50_ms")) for kind in SCALE_KINDS]
         rows.append([f"{size:,}", number(summary["startup_s"]), number(rss), number(extra), *p50s])

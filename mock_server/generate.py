@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 import random
 import unicodedata
 from bisect import bisect
@@ -14,6 +13,7 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
+from mock_server.bulk import no_collection
 from mock_server.domain.clock import DATE_FORMAT, parse_datetime
 from mock_server.domain.deals import UNTRACKED
 from mock_server.domain.money import line_sum, number
@@ -92,13 +92,8 @@ def generate_account(
     if deals < 0 or activities_per_deal < 0 or products_per_deal < 0:
         raise ValueError("deals, activities_per_deal and products_per_deal must be 0 or more.")
     # Millions of new dicts would trigger full collections over and over; none of them can form a cycle.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with no_collection():
         return _generate(base, deals, seed, activities_per_deal, products_per_deal)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _generate(base: FixtureSet, deals: int, seed: int, activities_per_deal: int, products_per_deal: int) -> FixtureSet:

@@ -136,6 +136,11 @@ def decoded_body(body: bytes, content_type: str) -> Any:
             return json.loads(body)
         except ValueError:
             pass
+    return cut_text(body)
+
+
+def cut_text(body: bytes) -> str:
+    """A body as the journal keeps one it does not parse: text, cut to 10 kB."""
     return body[:MAX_TEXT_BYTES].decode("utf-8", errors="replace")
 
 
@@ -183,7 +188,7 @@ class JournalMiddleware:
         }
         # Most entries are never listed: their query, headers and body are decoded and masked when first listed.
         # A big body is kept as text cut to size (as it is listed), so the journal's memory stays bounded.
-        kept: bytes | str = body if len(body) <= MAX_JSON_BYTES else body[:MAX_TEXT_BYTES].decode("utf-8", "replace")
+        kept: bytes | str = body if len(body) <= MAX_JSON_BYTES else cut_text(body)
         details = partial(_details, scope.get("query_string", b""), list(scope["headers"]), kept)
         self.journal.record(tokens[0] if tokens else "", entry, details)
 

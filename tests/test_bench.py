@@ -170,7 +170,7 @@ def test_vm_rss__read_from_proc_status_and_own_process_has_some() -> None:
 
 
 def _run(rps: float, p50: float, startup: float = 1.0, errors: int = 0, key: str = "get_deal") -> ServerRun:
-    run = ServerRun(startup_s=startup, ready_s=startup, rss_start_mb=80, rss_mb=90)
+    run = ServerRun(startup_s=startup, ready_s=startup, rss_start_mb=80, rss_mb=90, rss_reads_mb=90)
     run.results = {key: {1: result(rps, p50, errors), 32: result(rps * 2, p50 * 10, errors, 32)}}
     return run
 

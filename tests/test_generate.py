@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
 from datetime import timedelta
@@ -163,3 +164,14 @@ def test_a_generated_deleted_deal_reads_as_404(base: FixtureSet) -> None:
         assert client.get(f"/v1/deals/{deleted['id']}", headers=headers).status_code == 404
         listed = client.get("/v1/deals", params={"status": "deleted", "limit": 500}, headers=headers).json()["data"]
         assert deleted["id"] in [deal["id"] for deal in listed]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_generating_leaves_the_collector_as_it_found_it(base: FixtureSet, enabled: bool) -> None:
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        generate_account(base, deals=10)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
