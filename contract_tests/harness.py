@@ -20,7 +20,7 @@ from schemathesis.core.failures import FailureGroup
 
 import contract_tests.checks  # noqa: F401  (registers the Fintesk checks)
 from mock_server import SPEC_PATH
-from mock_server.fixtures import SAFE_LOADER
+from mock_server.data.fixtures import SAFE_LOADER
 
 CONFIG_PATH = Path(__file__).with_name("schemathesis.toml")
 # Checks that only make sense with a history of calls, run by the stateful part.

@@ -21,22 +21,24 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from mock_server import ADMIN_SPEC_PATH, SPEC_PATH, envelope, fixtures
-from mock_server.bulk import no_collection
-from mock_server.control import ControlMiddleware, ControlPlane
-from mock_server.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi, SegmentRoutingMiddleware
+from mock_server import ADMIN_SPEC_PATH, SPEC_PATH
+from mock_server.control.faults import FaultMiddleware, Faults
+from mock_server.control.journal import Journal, JournalMiddleware
+from mock_server.control.plane import ControlMiddleware, ControlPlane
+from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
+from mock_server.control.tenancy import TenantMiddleware, Tenants
+from mock_server.data import fixtures
+from mock_server.data.bulk import no_collection
+from mock_server.data.generate import generate_account
+from mock_server.data.state import load_state_file
 from mock_server.domain.clock import Clock
 from mock_server.errors import FinteskError
-from mock_server.faults import FaultMiddleware, Faults
-from mock_server.generate import generate_account
 from mock_server.handlers import registry, snake_case
-from mock_server.journal import Journal, JournalMiddleware
-from mock_server.kept import kept_read
-from mock_server.ratelimit import RateLimiter, RateLimitMiddleware
+from mock_server.http import envelope
+from mock_server.http.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi, SegmentRoutingMiddleware
+from mock_server.http.kept import kept_read
+from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
-from mock_server.state import load_state_file
-from mock_server.tenancy import TenantMiddleware, Tenants
-from mock_server.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 
 logger = logging.getLogger("fintesk_mock")
 

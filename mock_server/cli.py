@@ -10,9 +10,9 @@ from typing import Any
 import click
 
 from mock_server import DEFAULT_FIXTURES, __version__
-from mock_server.bulk import no_collection
+from mock_server.data.bulk import no_collection
+from mock_server.data.fixtures import FixtureError
 from mock_server.errors import FinteskError
-from mock_server.fixtures import FixtureError
 from mock_server.settings import Settings, parse_tokens
 
 
@@ -121,7 +121,7 @@ def serve(
 @main.command()
 def scenarios() -> None:
     """List the named scenarios (apply one with `serve --scenario NAME` or POST /__mock__/scenarios/NAME)."""
-    from mock_server.scenarios import scenario_names
+    from mock_server.control.scenarios import scenario_names
 
     names = scenario_names()
     width = max((len(name) for name, _ in names), default=0)

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mock_server import DEFAULT_FIXTURES
+from mock_server.data.fixtures import load
 from mock_server.domain.account import Account
 from mock_server.domain.clock import Clock
-from mock_server.fixtures import load
 from tests.conftest import Api, assert_error
 from tests.fixture_data import RESOURCE_MISSING, by_id, fixture
 

@@ -225,7 +225,7 @@ def test_scenarios_command_lists_every_scenario_with_its_description() -> None:
     from click.testing import CliRunner
 
     from mock_server.cli import main
-    from mock_server.scenarios import scenario_names
+    from mock_server.control.scenarios import scenario_names
 
     output = CliRunner().invoke(main, ["scenarios"]).output
     for name, description in scenario_names():
@@ -234,7 +234,7 @@ def test_scenarios_command_lists_every_scenario_with_its_description() -> None:
 
 def test_readme_documents_every_scenario_in_one_line() -> None:
     from mock_server import PROJECT_ROOT
-    from mock_server.scenarios import scenario_names
+    from mock_server.control.scenarios import scenario_names
 
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     for name, _ in scenario_names():

@@ -1,4 +1,4 @@
-"""mock_server.dispatch: Connexion's request path with its fixed set-up done once per operation."""
+"""mock_server.http.dispatch: Connexion's request path with its fixed set-up done once per operation."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def test_prepared_validation_and_arguments_answer_as_connexion_does(monkeypatch:
 
     prepared = answers()
     monkeypatch.setattr("mock_server.app.PreparedValidationMiddleware", RequestValidationMiddleware)
-    monkeypatch.setattr("mock_server.dispatch.PreparedParameterDecorator", AsyncParameterDecorator)
+    monkeypatch.setattr("mock_server.http.dispatch.PreparedParameterDecorator", AsyncParameterDecorator)
     stock = answers()
 
     assert prepared == stock

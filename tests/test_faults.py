@@ -22,8 +22,8 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.app import create_app
+from mock_server.control.faults import ConnectionDropped, FaultMiddleware, Faults
 from mock_server.errors import Invalid, NotFound
-from mock_server.faults import ConnectionDropped, FaultMiddleware, Faults
 from mock_server.settings import Settings
 from tests.server import free_port
 

@@ -10,7 +10,7 @@ import yaml
 
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
-from mock_server.fixtures import FixtureError, load
+from mock_server.data.fixtures import FixtureError, load
 from mock_server.settings import Settings
 
 

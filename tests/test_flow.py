@@ -10,9 +10,9 @@ import yaml
 from conftest import Api, assert_error
 
 from mock_server import DEFAULT_FIXTURES
+from mock_server.data.fixtures import load
 from mock_server.domain.account import Account
 from mock_server.domain.clock import Clock
-from mock_server.fixtures import load
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default"
 NOTES_CUSTOM = "f4beed99d98d5b6f05870f6aa865f0efd562b7d9"  # custom varchar deal field

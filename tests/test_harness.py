@@ -10,10 +10,10 @@ import pytest
 
 from contract_tests.harness import Harness, has_unfilled_parameter
 from mock_server.app import create_app
+from mock_server.control.tenancy import Tenants
 from mock_server.domain.collection import Collection, Record
 from mock_server.domain.deals import Deals
 from mock_server.settings import Settings
-from mock_server.tenancy import Tenants
 from tests.planted import RewriteJSON, broken_pagination, dropped_field, wrong_type
 
 TOKEN = "harness-token"

@@ -11,10 +11,17 @@ import pytest
 from connexion import AsyncApp
 from starlette.testclient import TestClient
 
-from mock_server import journal as journal_module
 from mock_server.app import create_app
+from mock_server.control import journal as journal_module
+from mock_server.control.journal import (
+    Journal,
+    JournalMiddleware,
+    decoded_body,
+    masked_headers,
+    masked_query,
+    path_matches,
+)
 from mock_server.errors import Invalid
-from mock_server.journal import Journal, JournalMiddleware, decoded_body, masked_headers, masked_query, path_matches
 from mock_server.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""mock_server.kept: a read answered from its kept answer is the answer a fresh read would give."""
+"""mock_server.http.kept: a read answered from its kept answer is the answer a fresh read would give."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from mock_server import kept
 from mock_server.app import create_app
 from mock_server.domain import deal_views
 from mock_server.domain.deals import Deals
+from mock_server.http import kept
 from mock_server.settings import Settings
 from tests.conftest import Api
 

@@ -9,8 +9,8 @@ from connexion import AsyncApp
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
 from mock_server.errors import Invalid
-from mock_server.ratelimit import RateLimiter, RateLimitMiddleware
 from mock_server.settings import Settings
 from tests.conftest import assert_error
 

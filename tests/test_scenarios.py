@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
+from mock_server.control.faults import Faults
+from mock_server.control.scenarios import SCENARIOS_DIR, Scenario, UnknownScenario, load_scenario, scenario_names
+from mock_server.data.fixtures import FixtureError, validate
+from mock_server.data.generate import reference_time
 from mock_server.domain.clock import parse_datetime
 from mock_server.domain.money import line_sum, number
-from mock_server.faults import Faults
-from mock_server.fixtures import FixtureError, validate
-from mock_server.generate import reference_time
-from mock_server.scenarios import SCENARIOS_DIR, Scenario, UnknownScenario, load_scenario, scenario_names
 
 REQUIRED = ("rate-limited", "flaky-server", "slow-network", "deleted-and-lost-deals", "unicode-and-long-names",
             "big-account", "deal-with-many-products")  # fmt: skip

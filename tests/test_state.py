@@ -19,15 +19,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from mock_server import DEFAULT_FIXTURES, fixtures
+from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
-from mock_server.domain.account import Account
-from mock_server.domain.clock import Clock
-from mock_server.domain.flow import deal_flow, render_update
-from mock_server.errors import Invalid
-from mock_server.fixtures import RESOURCES, FixtureError
-from mock_server.settings import Settings
-from mock_server.state import (
+from mock_server.data import fixtures
+from mock_server.data.fixtures import RESOURCES, FixtureError
+from mock_server.data.state import (
     STATE_VERSION,
     InvalidState,
     export_state,
@@ -35,6 +31,11 @@ from mock_server.state import (
     load_state_file,
     tenant_seed,
 )
+from mock_server.domain.account import Account
+from mock_server.domain.clock import Clock
+from mock_server.domain.flow import deal_flow, render_update
+from mock_server.errors import Invalid
+from mock_server.settings import Settings
 
 FIXTURE = fixtures.load(DEFAULT_FIXTURES)
 MOMENT = datetime(2024, 5, 6, 9, 30)
@@ -373,7 +374,7 @@ def test_account__tenants_with_different_tokens_get_different_custom_field_keys(
 
 SCRIPT = """
 import hashlib, json
-from mock_server.state import export_state
+from mock_server.data.state import export_state
 from tests.test_state import add_enum_field, fresh_account
 account = fresh_account(seed=5)
 field = add_enum_field(account)

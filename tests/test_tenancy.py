@@ -8,8 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.control.tenancy import tokens_of
 from mock_server.settings import Settings, parse_tokens
-from mock_server.tenancy import tokens_of
 from tests.conftest import Api, assert_error
 
 

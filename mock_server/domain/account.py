@@ -20,7 +20,7 @@ from mock_server.domain.related import Related
 from mock_server.errors import MissingReference
 
 if TYPE_CHECKING:
-    from mock_server.fixtures import FixtureSet
+    from mock_server.data.fixtures import FixtureSet
 
 
 class Currency:

@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mock_server import envelope
+from mock_server.control.tenancy import current_account
 from mock_server.domain.collection import paginate
-from mock_server.tenancy import current_account
+from mock_server.http import envelope
 
 
 async def get_activities(

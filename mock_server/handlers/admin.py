@@ -6,8 +6,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mock_server import __version__, envelope
-from mock_server.control import current_control
+from mock_server import __version__
+from mock_server.control.plane import current_control
+from mock_server.http import envelope
 
 
 def _json(body: Any) -> Response:

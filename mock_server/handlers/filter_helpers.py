@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from mock_server import envelope
 from mock_server.domain import filtering
+from mock_server.http import envelope
 
 
 async def get_filter_helpers() -> Response:

@@ -6,12 +6,12 @@ from datetime import date
 
 from starlette.responses import Response
 
-from mock_server import envelope
+from mock_server.control.tenancy import current_account
 from mock_server.domain.collection import paginate
 from mock_server.domain.flow import deal_flow, render_update
 from mock_server.domain.reports import TimelineQuery, deals_summary, deals_timeline
 from mock_server.errors import Invalid
-from mock_server.tenancy import current_account
+from mock_server.http import envelope
 
 
 async def get_deals_summary(

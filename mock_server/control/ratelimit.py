@@ -11,9 +11,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server import envelope
+from mock_server.control.tenancy import tokens_of, under
 from mock_server.errors import Invalid
-from mock_server.tenancy import tokens_of, under
+from mock_server.http import envelope
 
 # Past this many remembered tokens, windows that have emptied are swept, so memory follows the active tokens.
 _SWEEP_AT = 1024

@@ -17,9 +17,9 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.control.tenancy import tokens_of, under
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
-from mock_server.tenancy import tokens_of, under
 
 MAX_TENANTS = 1000
 MAX_TEXT_BYTES = 10 * 1024

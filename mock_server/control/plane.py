@@ -12,16 +12,16 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import PROJECT_ROOT
+from mock_server.control.faults import Faults
+from mock_server.control.journal import Journal
+from mock_server.control.ratelimit import RateLimiter
+from mock_server.control.scenarios import load_scenario, scenario_names
+from mock_server.control.tenancy import Tenants
+from mock_server.data.fixtures import FixtureError, FixtureSet, load
+from mock_server.data.state import export_state, import_state, tenant_seed
 from mock_server.domain.clock import Clock, parse_datetime
 from mock_server.errors import Invalid, NotFound
-from mock_server.faults import Faults
-from mock_server.fixtures import FixtureError, FixtureSet, load
-from mock_server.journal import Journal
-from mock_server.ratelimit import RateLimiter
-from mock_server.scenarios import load_scenario, scenario_names
 from mock_server.settings import Settings
-from mock_server.state import export_state, import_state, tenant_seed
-from mock_server.tenancy import Tenants
 
 DURATION = re.compile(r"(\d+)([dhms])")
 UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}

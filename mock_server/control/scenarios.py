@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from mock_server import DEFAULT_FIXTURES
-from mock_server.fixtures import (
+from mock_server.data.fixtures import (
     RESOURCES,
     SAFE_LOADER,
     SCHEMAS,
@@ -21,13 +21,13 @@ from mock_server.fixtures import (
     load,
     record_label,
 )
-from mock_server.generate import generate_account
+from mock_server.data.generate import generate_account
 
 FIXTURES_DIR = DEFAULT_FIXTURES.parent
 SCENARIOS_DIR = FIXTURES_DIR / "scenarios"
 SUFFIX = ".yaml"
 
-# What mock_server.faults.Faults.add accepts; checked here too so a bad scenario fails when read, naming the file.
+# What `control.faults.Faults.add` accepts; checked here too so a bad scenario fails when read, naming the file.
 FAULT_KINDS = ("status", "delay", "truncate", "non_json", "drop")
 FAULT = {
     "type": "object",
@@ -84,7 +84,7 @@ class Scenario:
     name: str
     description: str  # one line, used by `fintesk-mock scenarios` and the README
     fixture: FixtureSet  # the data tenants start from under this scenario
-    faults: list[dict[str, Any]]  # specs for mock_server.faults.Faults.add
+    faults: list[dict[str, Any]]  # specs for mock_server.control.faults.Faults.add
     rate_limit: int | None  # requests per 2 s per token (0 = off), or None to leave it as it is
 
 

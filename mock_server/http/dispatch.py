@@ -11,7 +11,7 @@ UI's router before the API's. Both answers are fixed once the app is built, so:
   instead of trying every route of the API in turn (Starlette's router still does the matching).
 
 Parameter parsing, validation and responses are still Connexion's; only repeated set-up is gone. (Request
-validation is prepared the same way: `mock_server.validation.PreparedValidationMiddleware`.)
+validation is prepared the same way: `mock_server.http.validation.PreparedValidationMiddleware`.)
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from connexion.utils import deep_merge, inspect_function_arguments
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from mock_server.validation import PARSED_QUERY
+from mock_server.http.validation import PARSED_QUERY
 
 # The first path segment below an API's base path that belongs to the documentation, not to an operation.
 DOC_SEGMENTS = frozenset({"docs", "openapi.json", "openapi.yaml"})

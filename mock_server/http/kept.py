@@ -23,8 +23,8 @@ from typing import Any
 from connexion.context import scope as request_scope
 from starlette.responses import Response
 
+from mock_server.control.tenancy import current_account
 from mock_server.domain.account import Account
-from mock_server.tenancy import current_account
 
 MAX_ANSWERS = 256
 MAX_BYTES = 16 * 1024 * 1024

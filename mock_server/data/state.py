@@ -12,12 +12,12 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from mock_server import fixtures
+from mock_server.data import fixtures
+from mock_server.data.fixtures import RESOURCES, FixtureError, FixtureSet
 from mock_server.domain.account import Account
 from mock_server.domain.clock import Clock
 from mock_server.domain.collection import Collection, Record
 from mock_server.errors import Invalid
-from mock_server.fixtures import RESOURCES, FixtureError, FixtureSet
 
 STATE_VERSION = 1
 REQUIRED = ("version", "company", "user_id", "records")
