@@ -26,7 +26,7 @@ from mock_server.control.faults import FaultMiddleware, Faults
 from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
 from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
-from mock_server.control.tenancy import TenantMiddleware, Tenants
+from mock_server.control.tenancy import TenantMiddleware, Tenants, current_account
 from mock_server.data import fixtures
 from mock_server.data.bulk import no_collection
 from mock_server.data.generate import generate_account
@@ -96,7 +96,7 @@ def reads_of(spec: dict[str, Any]) -> frozenset[str]:
 def resolve(handlers: dict[str, Callable[..., Any]], reads: frozenset[str], operation_id: str) -> Callable[..., Any]:
     """The handler of an operation; the API's reads answer repeats from their kept answers (see `kept`)."""
     handler = handlers[snake_case(operation_id)]
-    return kept_read(handler) if operation_id in reads else handler
+    return kept_read(handler, current_account) if operation_id in reads else handler
 
 
 def control_plane(settings: Settings) -> ControlPlane:

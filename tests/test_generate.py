@@ -12,8 +12,9 @@ import pytest
 
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
-from mock_server.data.fixtures import FixtureSet, load, validate
+from mock_server.data.fixtures import load, validate
 from mock_server.data.generate import generate_account, reference_time
+from mock_server.domain.account import FixtureSet
 from mock_server.domain.clock import parse_date, parse_datetime
 from mock_server.domain.money import line_sum, number
 from mock_server.settings import Settings

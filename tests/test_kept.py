@@ -83,7 +83,7 @@ def twins() -> Iterator[tuple[TestClient, TestClient]]:
     """Two mocks: one keeps answers to reads, the other answers every read afresh."""
     with create_app(Settings()).test_client() as keeping, pytest.MonkeyPatch.context() as patch:
         # Connexion resolves the handlers when the app starts, so the patch holds until then.
-        patch.setattr("mock_server.app.kept_read", lambda handler: handler)
+        patch.setattr("mock_server.app.kept_read", lambda handler, _account: handler)
         with create_app(Settings()).test_client() as fresh:
             patch.undo()
             assert [renders_of_two_reads(keeping), renders_of_two_reads(fresh)] == [1, 2]

@@ -17,8 +17,9 @@ from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
 from mock_server.control.scenarios import load_scenario, scenario_names
 from mock_server.control.tenancy import Tenants
-from mock_server.data.fixtures import FixtureError, FixtureSet, load
+from mock_server.data.fixtures import FixtureError, load
 from mock_server.data.state import export_state, import_state, tenant_seed
+from mock_server.domain.account import FixtureSet
 from mock_server.domain.clock import Clock, parse_datetime
 from mock_server.errors import Invalid, NotFound
 from mock_server.settings import Settings

@@ -15,13 +15,13 @@ from mock_server.data.fixtures import (
     SAFE_LOADER,
     SCHEMAS,
     FixtureError,
-    FixtureSet,
     _check_references,
     _validate,
     load,
     record_label,
 )
 from mock_server.data.generate import generate_account
+from mock_server.domain.account import FixtureSet
 
 FIXTURES_DIR = DEFAULT_FIXTURES.parent
 SCENARIOS_DIR = FIXTURES_DIR / "scenarios"

@@ -10,9 +10,8 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.data.bulk import no_collection
-from mock_server.data.fixtures import FixtureSet
 from mock_server.data.state import import_state, tenant_seed
-from mock_server.domain.account import Account
+from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import Clock
 from mock_server.errors import Unauthorized
 from mock_server.settings import Settings

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
+
+from mock_server.domain.account import FixtureSet
 
 DATETIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"}
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
@@ -209,13 +210,6 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 class FixtureError(Exception):
     """A fixture set that cannot be served; the message names the file, the record and the field."""
-
-
-@dataclass(frozen=True)
-class FixtureSet:
-    path: Path
-    company: dict[str, Any]
-    records: dict[str, list[dict[str, Any]]]
 
 
 def load(folder: Path) -> FixtureSet:

@@ -14,7 +14,7 @@ from itertools import accumulate
 from typing import Any
 
 from mock_server.data.bulk import no_collection
-from mock_server.data.fixtures import FixtureSet
+from mock_server.domain.account import FixtureSet
 from mock_server.domain.clock import DATE_FORMAT, parse_datetime
 from mock_server.domain.deals import UNTRACKED
 from mock_server.domain.money import line_sum, number

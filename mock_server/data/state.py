@@ -13,8 +13,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from mock_server.data import fixtures
-from mock_server.data.fixtures import RESOURCES, FixtureError, FixtureSet
-from mock_server.domain.account import Account
+from mock_server.data.fixtures import RESOURCES, FixtureError
+from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import Clock
 from mock_server.domain.collection import Collection, Record
 from mock_server.errors import Invalid

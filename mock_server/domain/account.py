@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import operator
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from mock_server.domain import money
 from mock_server.domain.activities import Activities, ActivityTypes
@@ -19,8 +21,14 @@ from mock_server.domain.filters import Filters
 from mock_server.domain.related import Related
 from mock_server.errors import MissingReference
 
-if TYPE_CHECKING:
-    from mock_server.data.fixtures import FixtureSet
+
+@dataclass(frozen=True)
+class FixtureSet:
+    """What an account starts from: the company and every resource's records (read and checked by `data`)."""
+
+    path: Path
+    company: dict[str, Any]
+    records: dict[str, list[dict[str, Any]]]
 
 
 class Currency:

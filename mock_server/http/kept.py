@@ -23,7 +23,6 @@ from typing import Any
 from connexion.context import scope as request_scope
 from starlette.responses import Response
 
-from mock_server.control.tenancy import current_account
 from mock_server.domain.account import Account
 
 MAX_ANSWERS = 256
@@ -86,8 +85,8 @@ def replay(answer: Response) -> Response:
     return again
 
 
-def kept_read(handler: Handler) -> Handler:
-    """`handler`, a read of the tenant's account, answering a repeat from its kept answer (see the module)."""
+def kept_read(handler: Handler, current_account: Callable[[], Account]) -> Handler:
+    """`handler`, a read of the account `current_account` names, answering a repeat from its kept answer."""
 
     @functools.wraps(handler)
     async def read(**arguments: Any) -> Response:
