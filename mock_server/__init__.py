@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SPEC_PATH = PROJECT_ROOT / "spec" / "openapi.yaml"
-ADMIN_SPEC_PATH = PROJECT_ROOT / "spec" / "admin.yaml"
-DEFAULT_FIXTURES = PROJECT_ROOT / "fixtures" / "default"
+# The spec and the bundled fixtures are package data (`bundled/`), found through the installed package: in a
+# checkout `bundled/` links to the top-level spec/ and fixtures/ folders, in a wheel it holds their copies.
+BUNDLED = Path(str(files(__name__))) / "bundled"
+SPEC_PATH = BUNDLED / "spec" / "openapi.yaml"
+ADMIN_SPEC_PATH = BUNDLED / "spec" / "admin.yaml"
+FIXTURES_ROOT = BUNDLED / "fixtures"
+DEFAULT_FIXTURES = FIXTURES_ROOT / "default"

@@ -6,9 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -20,17 +22,29 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(*args: str, command: Sequence[str] | None = None, timeout: float = 20) -> Iterator[str]:
-    """Yield the base URL of a `fintesk-mock serve` process once its health check answers."""
+def running_server(
+    *args: str,
+    command: Sequence[str] | None = None,
+    timeout: float = 300,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Yield the base URL of a `fintesk-mock serve` process once its health check answers (the deadline is only
+    for a server that never comes up: start-up takes seconds on a quiet machine and far longer on a busy one)."""
     port = free_port()
     argv = [*(command or [sys.executable, "-m", "mock_server"]), "serve", "--port", str(port), *args]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
+    # Output goes to a file, not a pipe nobody drains: a chatty server would block once the pipe is full.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the server, below)
+    process = subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=dict(os.environ if env is None else env)
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
+                log.seek(0)
+                output = log.read().decode(errors="replace")
                 raise RuntimeError(f"server exited with {process.returncode}: {output}")
             try:
                 if httpx.get(f"{base_url}/__mock__/health", timeout=1).status_code == 200:
@@ -47,3 +61,5 @@ def running_server(*args: str, command: Sequence[str] | None = None, timeout: fl
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        log.close()

@@ -233,10 +233,9 @@ def test_scenarios_command_lists_every_scenario_with_its_description() -> None:
 
 
 def test_readme_documents_every_scenario_in_one_line() -> None:
-    from mock_server import PROJECT_ROOT
     from mock_server.control.scenarios import scenario_names
 
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     for name, _ in scenario_names():
         assert f"| `{name}` |" in readme, name
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server import PROJECT_ROOT
+from mock_server import FIXTURES_ROOT
 from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
@@ -60,7 +60,7 @@ class ControlPlane:
         return {"imported": token}
 
     def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
-        folder = Path(name) if "/" in name else PROJECT_ROOT / "fixtures" / name
+        folder = Path(name) if "/" in name else FIXTURES_ROOT / name
         try:
             fixture = load(folder)
         except FixtureError as error:

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from mock_server import DEFAULT_FIXTURES
+from mock_server import DEFAULT_FIXTURES, FIXTURES_ROOT
 from mock_server.data.fixtures import (
     RESOURCES,
     SAFE_LOADER,
@@ -23,7 +23,7 @@ from mock_server.data.fixtures import (
 from mock_server.data.generate import generate_account
 from mock_server.domain.account import FixtureSet
 
-FIXTURES_DIR = DEFAULT_FIXTURES.parent
+FIXTURES_DIR = FIXTURES_ROOT
 SCENARIOS_DIR = FIXTURES_DIR / "scenarios"
 SUFFIX = ".yaml"
 
