@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,29 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy = lazy or {}
 
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """As click's, but a usage error is one line (the error, without the usage text above it)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
 
@@ -36,6 +62,10 @@ class LazyGroup(click.Group):
         return command
 
 
+# Every option of `serve` is also read from an environment variable; its help says which.
+option = functools.partial(click.option, show_envvar=True)
+
+
 @click.group(cls=LazyGroup, lazy={"check": "contract_tests.runner:check"})
 @click.version_option(__version__, prog_name="fintesk-mock")
 def main() -> None:
@@ -43,36 +73,37 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", envvar="FINTESK_MOCK_HOST", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", envvar="FINTESK_MOCK_PORT", default=8080, show_default=True, type=int, help="Port to bind.")
-@click.option(
+@option("--host", envvar="FINTESK_MOCK_HOST", default="127.0.0.1", show_default=True, help="Address to bind.")
+@option("--port", envvar="FINTESK_MOCK_PORT", default=8080, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to bind.")  # fmt: skip
+@option(
     "--fixtures",
     envvar="FINTESK_MOCK_FIXTURES",
     default=DEFAULT_FIXTURES,
     type=click.Path(file_okay=False, path_type=Path),
     help="Fixture folder to seed every tenant from (default: the bundled account).",
 )
-@click.option(
+@option(
     "--tokens",
     envvar="FINTESK_MOCK_TOKENS",
     default="",
     help="Comma-separated API tokens to accept; empty accepts any token.",
 )
-@click.option(
+@option(
     "--log-level",
     envvar="FINTESK_MOCK_LOG_LEVEL",
     default="info",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
-@click.option("--seed", envvar="FINTESK_MOCK_SEED", default=0, show_default=True, type=click.IntRange(min=0),
+@option("--seed", envvar="FINTESK_MOCK_SEED", default=0, show_default=True, type=click.IntRange(min=0),
               help="Seed of everything random (custom field keys, probabilistic faults).")  # fmt: skip
-@click.option("--rate-limit", envvar="FINTESK_MOCK_RATE_LIMIT", default=0, show_default=True,
+@option("--rate-limit", envvar="FINTESK_MOCK_RATE_LIMIT", default=0, show_default=True,
               type=click.IntRange(min=0), help="Requests per 2-second window per token; 0 = off.")  # fmt: skip
-@click.option("--state", envvar="FINTESK_MOCK_STATE", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+@option("--state", envvar="FINTESK_MOCK_STATE", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Start every tenant from this exported state (GET /__mock__/tenants/{token}/state).")  # fmt: skip
-@click.option("--scenario", envvar="FINTESK_MOCK_SCENARIO", help="Apply a named scenario at start (see `scenarios`).")
-@click.option("--generate-deals", envvar="FINTESK_MOCK_GENERATE_DEALS", default=0, type=click.IntRange(min=0),
+@option("--scenario", envvar="FINTESK_MOCK_SCENARIO", help="Apply a named scenario at start (see `scenarios`).")
+@option("--generate-deals", envvar="FINTESK_MOCK_GENERATE_DEALS", default=0, type=click.IntRange(min=0),
               help="Serve a generated account of this many deals from --seed.")  # fmt: skip
 def serve(
     host: str,
