@@ -98,7 +98,7 @@ class MockServer:
 
     def start(self) -> None:
         self.thread.start()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 300  # generous: start-up on a busy machine can take 20 s
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the Fintesk mock did not start")

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from contract_tests.runner import is_loopback, mask, schemathesis_args
+from mock_server.client import MockControl
 from tests.server import free_port, running_server
 
 TOKEN = "cli-secret-token"
@@ -144,15 +145,22 @@ def test_cleanup_deletes_what_a_run_created(
 def test_interrupted_run_still_cleans_up(locked_server: str) -> None:
     command = [sys.executable, "-m", "mock_server", "check", "--base-url", locked_server, "--token", TOKEN,
                "--include-operation", "addDeal", "--max-examples", "5000", "--phases", "fuzzing"]  # fmt: skip
+    control = MockControl(locked_server.removesuffix("/v1"))
+    control.clear_requests()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(6)
+    # Interrupt once the run has made something to clean up: the mock's journal shows a deal it created.
+    deadline = time.monotonic() + 300
+    while not any(entry["method"] == "POST" and entry["status"] == 201 for entry in control.requests("/v1/deals")):
+        assert process.poll() is None, "the run ended before it created anything"
+        assert time.monotonic() < deadline, "the run created nothing within 300 s"
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 130, output[-2000:]
     assert "Cleanup: deleted" in output
 
 
-def test_pacer_waits_out_a_429_and_an_exhausted_window() -> None:
+def test_pacer_waits_out_a_429_and_an_exhausted_window(monkeypatch: pytest.MonkeyPatch) -> None:
     from contract_tests.hooks import Pacer
 
     pacer = Pacer()
@@ -163,9 +171,12 @@ def test_pacer_waits_out_a_429_and_an_exhausted_window() -> None:
     assert before + 0.9 <= pacer.resume_at <= time.monotonic() + 1.1
     pacer.observe(200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "2"})
     assert pacer.resume_at >= before + 1.9
-    started = time.monotonic()
+    slept: list[float] = []
+    monkeypatch.setattr("contract_tests.hooks.time.sleep", slept.append)
     Pacer().wait()
-    assert time.monotonic() - started < 0.1
+    assert slept == []
+    pacer.wait()
+    assert len(slept) == 1 and 0 < slept[0] <= 60
 
 
 def sent_requests(seed: int, har: Path) -> list[tuple[str, str]]:
