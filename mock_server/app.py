@@ -108,8 +108,9 @@ def control_plane(settings: Settings) -> ControlPlane:
             fixture = generate_account(fixture, deals=settings.generate_deals, seed=settings.seed)
         tenants = Tenants(fixture, settings, clock, seed=settings.seed)
         tenants.prepare()
+    journal = Journal(stamp=lambda token: tenants.clock_of(token).stamp())  # each tenant's entries in its own time
     control = ControlPlane(settings, clock, tenants, Faults(seed=settings.seed), RateLimiter(settings.rate_limit),
-                           Journal(stamp=clock.stamp))  # fmt: skip
+                           journal)  # fmt: skip
     if settings.state is not None:
         tenants.use_state(load_state_file(settings.state))
     if settings.scenario is not None:
