@@ -35,6 +35,7 @@ from mock_server.domain.clock import Clock
 from mock_server.errors import FinteskError
 from mock_server.handlers import registry, snake_case
 from mock_server.http import envelope
+from mock_server.http.cors import CrossOriginMiddleware
 from mock_server.http.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi, SegmentRoutingMiddleware
 from mock_server.http.kept import kept_read
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         # Auth is ours (TenantMiddleware): Connexion's security layer would need the spec to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
+            *edge_middlewares(settings),
             partial(JournalMiddleware, journal=control.journal),
             partial(RateLimitMiddleware, limiter=control.limiter),
             partial(FaultMiddleware, faults=control.faults),
@@ -86,6 +88,14 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_error_handler(Exception, render_unexpected)
     app.state = {"tenants": control.tenants, "settings": settings, "control": control}
     return app
+
+
+def edge_middlewares(settings: Settings) -> list[Callable[..., Any]]:
+    """What wraps every answer before the journal sees the request: CORS (a preflight goes no further)."""
+    middlewares: list[Callable[..., Any]] = []
+    if settings.cors:
+        middlewares.append(partial(CrossOriginMiddleware, origins=settings.cors_origins))
+    return middlewares
 
 
 def reads_of(spec: dict[str, Any]) -> frozenset[str]:

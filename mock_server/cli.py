@@ -13,7 +13,7 @@ from mock_server import DEFAULT_FIXTURES, __version__
 from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError
 from mock_server.errors import FinteskError
-from mock_server.settings import Settings, parse_tokens
+from mock_server.settings import Settings, parse_origins, parse_tokens
 
 
 class LazyGroup(click.Group):
@@ -74,6 +74,12 @@ def main() -> None:
 @click.option("--scenario", envvar="FINTESK_MOCK_SCENARIO", help="Apply a named scenario at start (see `scenarios`).")
 @click.option("--generate-deals", envvar="FINTESK_MOCK_GENERATE_DEALS", default=0, type=click.IntRange(min=0),
               help="Serve a generated account of this many deals from --seed.")  # fmt: skip
+@click.option("--cors/--no-cors", envvar="FINTESK_MOCK_CORS", default=True, show_default=True,
+              help="Let browsers call /v1 and the docs from other origins.")  # fmt: skip
+@click.option("--cors-origin", "cors_origins", envvar="FINTESK_MOCK_CORS_ORIGIN", multiple=True,
+              callback=lambda _ctx, _param, values: _origins(values),
+              help="Only this origin (scheme://host:port) may call cross-origin; repeat or comma-separate. "
+                   "Default: any.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -85,6 +91,8 @@ def serve(
     state: Path | None,
     scenario: str | None,
     generate_deals: int,
+    cors: bool,
+    cors_origins: tuple[str, ...],
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
     import uvicorn
@@ -102,6 +110,8 @@ def serve(
         state=state,
         scenario=scenario,
         generate_deals=generate_deals,
+        cors=cors,
+        cors_origins=cors_origins,
     )
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new
@@ -116,6 +126,13 @@ def serve(
     app.state["tenants"].settle = gc.freeze
     click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+
+
+def _origins(values: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return parse_origins(values)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--cors-origin'") from None
 
 
 @main.command()
