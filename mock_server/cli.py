@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import logging.config
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,11 @@ def main() -> None:
     default="info",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="Least severe messages logged; at info and debug, one line per /v1 request.",
 )
+@click.option("--log-format", envvar="FINTESK_MOCK_LOG_FORMAT", default="text", show_default=True,
+              type=click.Choice(["text", "json"]),
+              help="The log's lines: text, or one JSON object per line.")  # fmt: skip
 @click.option("--seed", envvar="FINTESK_MOCK_SEED", default=0, show_default=True, type=click.IntRange(min=0),
               help="Seed of everything random (custom field keys, probabilistic faults).")  # fmt: skip
 @click.option("--rate-limit", envvar="FINTESK_MOCK_RATE_LIMIT", default=0, show_default=True,
@@ -86,6 +91,7 @@ def serve(
     fixtures: Path,
     tokens: str,
     log_level: str,
+    log_format: str,
     seed: int,
     rate_limit: int,
     state: Path | None,
@@ -98,6 +104,7 @@ def serve(
     import uvicorn
 
     from mock_server.app import create_app
+    from mock_server.http.access_log import logging_config
 
     settings = Settings(
         host=host,
@@ -105,6 +112,7 @@ def serve(
         fixtures=fixtures,
         tokens=parse_tokens(tokens),
         log_level=log_level,
+        log_format=log_format,
         seed=seed,
         rate_limit=rate_limit,
         state=state,
@@ -124,8 +132,15 @@ def serve(
     except (FixtureError, FinteskError) as error:
         raise click.ClickException(f"cannot start: {error}") from None
     app.state["tenants"].settle = gc.freeze
-    click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    banner = f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}"
+    # The mock's request log (at info) replaces uvicorn's access log, which would show `api_token` query values.
+    log_config = logging_config(log_level, log_format)
+    if log_format == "json":  # every line a JSON object, the banner too
+        logging.config.dictConfig(log_config)
+        logging.getLogger("fintesk_mock").info(banner)
+    else:
+        click.echo(banner)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=log_config)
 
 
 def _origins(values: tuple[str, ...]) -> tuple[str, ...]:

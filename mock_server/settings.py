@@ -32,7 +32,7 @@ class Settings:
     # Browsers may call /v1 from other origins (a front-end, Swagger UI served elsewhere): from these, or any (`*`).
     cors: bool = True
     cors_origins: tuple[str, ...] = ("*",)
-    # The request log's lines: `text`, or `json` (one object per line).
+    # The log's lines (the request log's at info): `text`, or `json` (one object per line).
     log_format: str = "text"
 
     def accepts(self, token: str) -> bool:

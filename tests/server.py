@@ -6,9 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import IO
 
 import httpx
 
@@ -24,26 +26,33 @@ def running_server(*args: str, command: Sequence[str] | None = None, timeout: fl
     """Yield the base URL of a `fintesk-mock serve` process once its health check answers."""
     port = free_port()
     argv = [*(command or [sys.executable, "-m", "mock_server"]), "serve", "--port", str(port), *args]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"server exited with {process.returncode}: {output}")
-            try:
-                if httpx.get(f"{base_url}/__mock__/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not answer its health check in time")
-            time.sleep(0.05)
-        yield base_url
-    finally:
-        process.terminate()
+    # Output goes to a file, not a pipe nobody reads: the request log writes a line per request, and a full pipe
+    # would stop the server.
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env={**os.environ})
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            yield _answering(process, output, f"http://127.0.0.1:{port}", timeout)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _answering(process: subprocess.Popen[bytes], output: IO[bytes], base_url: str, timeout: float) -> str:
+    """The base URL once the server answers its health check."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            output.seek(0)
+            raise RuntimeError(f"server exited with {process.returncode}: {output.read().decode()}")
+        try:
+            if httpx.get(f"{base_url}/__mock__/health", timeout=1).status_code == 200:
+                return base_url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not answer its health check in time")
+        time.sleep(0.05)
