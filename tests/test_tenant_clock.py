@@ -181,3 +181,13 @@ def test_two_tenants_with_different_frozen_times_run_concurrently() -> None:
         for thread in threads:
             thread.join(timeout=60)
     assert seen == {token: {moment} for token, moment in moments.items()}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/tenants/alice/load", {"fixtures": "default"}), ("/scenarios/deleted-and-lost-deals", {"token": "alice"})],
+)
+def test_new_data_for_a_tenant_keeps_its_clock(mock: TestClient, path: str, body: dict[str, str]) -> None:
+    freeze(mock, "2023-03-03 03:03:03", token="alice")
+    admin(mock, "POST", path, json=body)
+    assert add_time(Api(mock, "alice")) == "2023-03-03 03:03:03"

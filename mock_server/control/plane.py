@@ -73,7 +73,7 @@ class ControlPlane:
             fixture = load(folder)
         except FixtureError as error:
             raise Invalid(f"fixtures: {error}") from None
-        self.tenants.install(token, self.tenants.fresh(token, fixture))
+        self.tenants.refill(token, fixture)
         return {"loaded": str(folder), "token": token}
 
     # --- determinism --------------------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ class ControlPlane:
         if token is None:
             self.tenants.use(fixture)
         else:
-            self.tenants.install(token, self.tenants.fresh(token, fixture))
+            self.tenants.refill(token, fixture)
 
 
 def _duration(text: str) -> timedelta:

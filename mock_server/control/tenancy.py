@@ -94,6 +94,14 @@ class Tenants:
     def install(self, token: str, account: Account) -> None:
         self._accounts[token] = account
 
+    def refill(self, token: str, fixture: FixtureSet) -> None:
+        """Give `token` a fresh account of `fixture`; a clock the tenant has set stays as it is."""
+        previous = self._accounts.get(token)
+        account = self.fresh(token, fixture)
+        if previous is not None:
+            account.clock = previous.clock
+        self._accounts[token] = account
+
     def use(self, fixture: FixtureSet, seed: int | None = None) -> None:
         """Start every tenant afresh from `fixture` (and a new seed)."""
         if fixture is not self.fixture:
