@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,8 +25,6 @@ class FinteskMock:
 
     base_url: str
     token: str
-    _fault_ids: list[int] = field(default_factory=list)
-    _clock_moved: bool = False
     _control: MockControl | None = None
 
     @property
@@ -41,22 +38,21 @@ class FinteskMock:
 
     def fail_next(self, target: str, status: int = 500, times: int = 1, **options: Any) -> dict[str, Any]:
         """The next `times` requests of this test matching `"METHOD /path"` answer `status`."""
-        fault = self.control.fail_next(target, status=status, times=times, tenant=self.token, **options)
-        self._fault_ids.append(fault["id"])
-        return fault
+        return self.control.fail_next(target, status=status, times=times, tenant=self.token, **options)
 
     def inject(self, kind: str, target: str = "* *", **options: Any) -> dict[str, Any]:
-        fault = self.control.inject(kind, target, tenant=self.token, **options)
-        self._fault_ids.append(fault["id"])
-        return fault
+        return self.control.inject(kind, target, tenant=self.token, **options)
 
     def freeze(self, moment: str) -> dict[str, Any]:
-        self._clock_moved = True
-        return self.control.freeze(moment)
+        """Freeze this test's clock (its tenant's alone: tests running in parallel keep their own time)."""
+        return self.control.freeze(moment, token=self.token)
 
     def advance(self, duration: str) -> dict[str, Any]:
-        self._clock_moved = True
-        return self.control.advance(duration)
+        """Move this test's clock on; other tenants' clocks do not move."""
+        return self.control.advance(duration, token=self.token)
+
+    def clock(self) -> dict[str, Any]:
+        return self.control.clock(token=self.token)
 
     def requests(self, path: str | None = None) -> list[Any]:
         """What this test's code sent, oldest first (optionally only paths matching a glob or prefix)."""
@@ -67,13 +63,8 @@ class FinteskMock:
         self.control.reset(self.token)
 
     def close(self) -> None:
-        """Undo what the test changed beyond its own account: its faults, the clock, its journal."""
+        """Undo what the test changed: a reset of its tenant drops its account, clock, faults and rate limit."""
         control = self.control
-        for fault_id in self._fault_ids:
-            with contextlib.suppress(RuntimeError):
-                control._call("DELETE", f"/faults/{fault_id}")
-        if self._clock_moved:
-            control.resume()
         control.clear_requests(self.token)
         control.reset(self.token)
         control.close()

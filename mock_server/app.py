@@ -20,13 +20,14 @@ from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH
 from mock_server.control.faults import FaultMiddleware, Faults
 from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
 from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
-from mock_server.control.tenancy import TenantMiddleware, Tenants, current_account
+from mock_server.control.tenancy import TenantMiddleware, Tenants, current_account, tokens_of
 from mock_server.data import fixtures
 from mock_server.data.bulk import no_collection
 from mock_server.data.generate import generate_account
@@ -35,6 +36,8 @@ from mock_server.domain.clock import Clock
 from mock_server.errors import FinteskError
 from mock_server.handlers import registry, snake_case
 from mock_server.http import envelope
+from mock_server.http.access_log import AccessLogMiddleware
+from mock_server.http.cors import CrossOriginMiddleware
 from mock_server.http.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi, SegmentRoutingMiddleware
 from mock_server.http.kept import kept_read
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         # Auth is ours (TenantMiddleware): Connexion's security layer would need the spec to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
+            *edge_middlewares(settings),
             partial(JournalMiddleware, journal=control.journal),
             partial(RateLimitMiddleware, limiter=control.limiter),
             partial(FaultMiddleware, faults=control.faults),
@@ -88,6 +92,20 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     return app
 
 
+def edge_middlewares(settings: Settings) -> list[Callable[..., Any]]:
+    """What wraps every answer before the journal sees the request: the request log (which so times and logs every
+    answer, preflights and 429s too), then CORS (a preflight goes no further)."""
+    middlewares: list[Callable[..., Any]] = [partial(AccessLogMiddleware, tenant_of=first_token)]
+    if settings.cors:
+        middlewares.append(partial(CrossOriginMiddleware, origins=settings.cors_origins))
+    return middlewares
+
+
+def first_token(scope: Scope) -> str:
+    """The token a request's tenant goes by ("" for none), for the request log to mask."""
+    return next(iter(tokens_of(scope)), "")
+
+
 def reads_of(spec: dict[str, Any]) -> frozenset[str]:
     """The operationIds of the API's reads (its GET operations)."""
     return frozenset(item["get"]["operationId"] for item in spec["paths"].values() if "get" in item)
@@ -108,8 +126,9 @@ def control_plane(settings: Settings) -> ControlPlane:
             fixture = generate_account(fixture, deals=settings.generate_deals, seed=settings.seed)
         tenants = Tenants(fixture, settings, clock, seed=settings.seed)
         tenants.prepare()
+    journal = Journal(stamp=lambda token: tenants.clock_of(token).stamp())  # each tenant's entries in its own time
     control = ControlPlane(settings, clock, tenants, Faults(seed=settings.seed), RateLimiter(settings.rate_limit),
-                           Journal(stamp=clock.stamp))  # fmt: skip
+                           journal)  # fmt: skip
     if settings.state is not None:
         tenants.use_state(load_state_file(settings.state))
     if settings.scenario is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import importlib
+import logging.config
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from mock_server import DEFAULT_FIXTURES, __version__
 from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError
 from mock_server.errors import FinteskError
-from mock_server.settings import Settings, parse_tokens
+from mock_server.settings import Settings, parse_origins, parse_tokens
 
 
 class LazyGroup(click.Group):
@@ -95,7 +96,10 @@ def main() -> None:
     default="info",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="Least severe messages logged; at info and debug, one line per /v1 request.",
 )
+@option("--log-format", envvar="FINTESK_MOCK_LOG_FORMAT", default="text", show_default=True,
+        type=click.Choice(["text", "json"]), help="The log's lines: text, or one JSON object per line.")  # fmt: skip
 @option("--seed", envvar="FINTESK_MOCK_SEED", default=0, show_default=True, type=click.IntRange(min=0),
               help="Seed of everything random (custom field keys, probabilistic faults).")  # fmt: skip
 @option("--rate-limit", envvar="FINTESK_MOCK_RATE_LIMIT", default=0, show_default=True,
@@ -105,22 +109,32 @@ def main() -> None:
 @option("--scenario", envvar="FINTESK_MOCK_SCENARIO", help="Apply a named scenario at start (see `scenarios`).")
 @option("--generate-deals", envvar="FINTESK_MOCK_GENERATE_DEALS", default=0, type=click.IntRange(min=0),
               help="Serve a generated account of this many deals from --seed.")  # fmt: skip
+@option("--cors/--no-cors", envvar="FINTESK_MOCK_CORS", default=True, show_default=True,
+              help="Let browsers call /v1 and the docs from other origins.")  # fmt: skip
+@option("--cors-origin", "cors_origins", envvar="FINTESK_MOCK_CORS_ORIGIN", multiple=True,
+              callback=lambda _ctx, _param, values: _origins(values),
+              help="Only this origin (scheme://host:port) may call cross-origin; repeat or comma-separate. "
+                   "Default: any.")  # fmt: skip
 def serve(
     host: str,
     port: int,
     fixtures: Path,
     tokens: str,
     log_level: str,
+    log_format: str,
     seed: int,
     rate_limit: int,
     state: Path | None,
     scenario: str | None,
     generate_deals: int,
+    cors: bool,
+    cors_origins: tuple[str, ...],
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
     import uvicorn
 
     from mock_server.app import create_app
+    from mock_server.http.access_log import logging_config
 
     settings = Settings(
         host=host,
@@ -128,11 +142,14 @@ def serve(
         fixtures=fixtures,
         tokens=parse_tokens(tokens),
         log_level=log_level,
+        log_format=log_format,
         seed=seed,
         rate_limit=rate_limit,
         state=state,
         scenario=scenario,
         generate_deals=generate_deals,
+        cors=cors,
+        cors_origins=cors_origins,
     )
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new
@@ -145,8 +162,22 @@ def serve(
     except (FixtureError, FinteskError) as error:
         raise click.ClickException(f"cannot start: {error}") from None
     app.state["tenants"].settle = gc.freeze
-    click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    banner = f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}"
+    # The mock's request log (at info) replaces uvicorn's access log, which would show `api_token` query values.
+    log_config = logging_config(log_level, log_format)
+    if log_format == "json":  # every line a JSON object, the banner too
+        logging.config.dictConfig(log_config)
+        logging.getLogger("fintesk_mock").info(banner)
+    else:
+        click.echo(banner)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=log_config)
+
+
+def _origins(values: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return parse_origins(values)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--cors-origin'") from None
 
 
 @main.command()

@@ -40,19 +40,20 @@ class MockControl:
         self._call("POST", f"/tenants/{token}/load", json={"fixtures": fixtures})
 
     # --- determinism
-    def freeze(self, moment: str) -> dict[str, Any]:
-        """Freeze the clock at a UTC time `YYYY-MM-DD HH:MM:SS`."""
-        return dict(self._call("POST", "/clock", json={"freeze": moment}))
+    def freeze(self, moment: str, token: str | None = None) -> dict[str, Any]:
+        """Freeze the clock at a UTC time `YYYY-MM-DD HH:MM:SS`: the server's, or only the tenant's of `token`."""
+        return dict(self._call("POST", "/clock", json=_with_token({"freeze": moment}, token)))
 
-    def advance(self, duration: str) -> dict[str, Any]:
-        """Move the clock on by a duration such as `90s`, `2h` or `1d12h`."""
-        return dict(self._call("POST", "/clock", json={"advance": duration}))
+    def advance(self, duration: str, token: str | None = None) -> dict[str, Any]:
+        """Move the clock on by a duration such as `90s`, `2h` or `1d12h`: the server's, or only a tenant's."""
+        return dict(self._call("POST", "/clock", json=_with_token({"advance": duration}, token)))
 
-    def resume(self) -> dict[str, Any]:
-        return dict(self._call("POST", "/clock", json={"resume": True}))
+    def resume(self, token: str | None = None) -> dict[str, Any]:
+        """The server clock back to real time, or a tenant's back to following the server clock."""
+        return dict(self._call("POST", "/clock", json=_with_token({"resume": True}, token)))
 
-    def clock(self) -> dict[str, Any]:
-        return dict(self._call("GET", "/clock"))
+    def clock(self, token: str | None = None) -> dict[str, Any]:
+        return dict(self._call("GET", "/clock", params={"token": token} if token else {}))
 
     def seed(self, seed: int) -> None:
         self._call("POST", "/seed", json={"seed": seed})
@@ -92,3 +93,7 @@ class MockControl:
 
     def apply_scenario(self, name: str, token: str | None = None) -> None:
         self._call("POST", f"/scenarios/{name}", json={"token": token} if token else {})
+
+
+def _with_token(body: dict[str, Any], token: str | None) -> dict[str, Any]:
+    return {**body, "token": token} if token else body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mock_server import DEFAULT_FIXTURES
 
@@ -28,6 +29,11 @@ class Settings:
     generate_deals: int = 0
     # Response validation costs most of the list throughput, so it is for tests only.
     validate_responses: bool = False
+    # Browsers may call /v1 from other origins (a front-end, Swagger UI served elsewhere): from these, or any (`*`).
+    cors: bool = True
+    cors_origins: tuple[str, ...] = ("*",)
+    # The log's lines (the request log's at info): `text`, or `json` (one object per line).
+    log_format: str = "text"
 
     def accepts(self, token: str) -> bool:
         return not self.tokens or token in self.tokens
@@ -38,3 +44,15 @@ def parse_tokens(value: str | None) -> frozenset[str]:
     if not value:
         return frozenset()
     return frozenset(token.strip() for token in value.split(",") if token.strip())
+
+
+def parse_origins(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Origins as `scheme://host[:port]` (or `*` for any), from values that may each hold a comma-separated list;
+    none given means any."""
+    origins = tuple(origin.strip().rstrip("/") for value in values for origin in value.split(",") if origin.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin != "*" and not (parts.scheme in ("http", "https") and parts.netloc and not parts.path):
+            raise ValueError(f"{origin!r} is not an origin; give scheme://host[:port] such as http://localhost:3000, "
+                             "or * for any.")  # fmt: skip
+    return origins or ("*",)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -33,33 +34,34 @@ def running_server(
     for a server that never comes up: start-up takes seconds on a quiet machine and far longer on a busy one)."""
     port = free_port()
     argv = [*(command or [sys.executable, "-m", "mock_server"]), "serve", "--port", str(port), *args]
-    # Output goes to a file, not a pipe nobody drains: a chatty server would block once the pipe is full.
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the server, below)
-    process = subprocess.Popen(
-        argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=dict(os.environ if env is None else env)
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                output = log.read().decode(errors="replace")
-                raise RuntimeError(f"server exited with {process.returncode}: {output}")
-            try:
-                if httpx.get(f"{base_url}/__mock__/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not answer its health check in time")
-            time.sleep(0.05)
-        yield base_url
-    finally:
-        process.terminate()
+    # Output goes to a file, not a pipe nobody reads: the request log writes a line per request, and a full pipe
+    # would stop the server.
+    with tempfile.TemporaryFile() as output:
+        environment = dict(os.environ if env is None else env)
+        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, cwd=cwd, env=environment)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            yield _answering(process, output, f"http://127.0.0.1:{port}", timeout)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _answering(process: subprocess.Popen[bytes], output: IO[bytes], base_url: str, timeout: float) -> str:
+    """The base URL once the server answers its health check."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            output.seek(0)
+            raise RuntimeError(f"server exited with {process.returncode}: {output.read().decode()}")
+        try:
+            if httpx.get(f"{base_url}/__mock__/health", timeout=1).status_code == 200:
+                return base_url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not answer its health check in time")
+        time.sleep(0.05)

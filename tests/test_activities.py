@@ -481,7 +481,7 @@ def test_due_order__stays_the_sorted_order_through_any_writes(
     """Writes move single entries of the kept order; it must always equal sorting every active activity."""
     template = Account(load(DEFAULT_FIXTURES), Clock(), 1, copy_records=False)
     untouched = [activity["id"] for activity in template.activities.by_due_date()]  # the fork shares this order
-    account = template.fork(1, seed=0)
+    account = template.fork(1, seed=0, clock=Clock())
     if read_first:
         list(account.activities.by_due_date())
     for operation in operations:

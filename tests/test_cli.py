@@ -36,7 +36,7 @@ def test_serve_help_names_the_environment_variable_of_every_option() -> None:
     options = [parameter for parameter in serve.params if isinstance(parameter, click.Option)]
     assert len(options) >= 10
     for option in options:
-        variable = f"FINTESK_MOCK_{str(option.name).upper()}"
+        variable = "FINTESK_MOCK_" + option.opts[0].removeprefix("--").replace("-", "_").upper()
         assert option.envvar == variable, option.name
         assert f"env var: {variable}" in flat, option.name
 

@@ -33,7 +33,7 @@ def request(path: str = "/v1/deals", **fields: Any) -> dict[str, Any]:
 
 
 def test_entries_are_numbered_stamped_and_kept_oldest_first() -> None:
-    journal = Journal(stamp=lambda: "2024-01-01 09:00:00")
+    journal = Journal(stamp=lambda _token: "2024-01-01 09:00:00")
     journal.record("t", request("/v1/deals"))
     journal.record("t", request("/v1/activities"))
     entries = journal.entries("t")

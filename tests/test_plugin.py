@@ -55,3 +55,13 @@ def test_requests_show_what_the_test_sent(fintesk_mock: FinteskMock) -> None:
         client.get("/currencies")
     sent = fintesk_mock.requests(path="/v1/deals")
     assert [(entry["method"], entry["body"]["name"]) for entry in sent] == [("POST", "Sent by the test")]
+
+
+def test_freeze_moves_only_this_tests_clock(fintesk_mock: FinteskMock) -> None:
+    fintesk_mock.freeze("2024-01-01 09:00:00")
+    fintesk_mock.advance("1h")
+    assert fintesk_mock.clock()["now"] == "2024-01-01 10:00:00"
+    assert fintesk_mock.control.clock()["frozen"] is False
+    other = FinteskMock(fintesk_mock.base_url, fintesk_mock.token + "-other")
+    with other.client() as client:
+        assert client.post("/deals", json={"person_id": 1}).json()["data"]["add_time"] > "2025-01-01 00:00:00"

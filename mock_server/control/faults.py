@@ -112,9 +112,13 @@ class Faults:
                     return
         raise NotFound(f"Fault {fault_id} does not exist; list the faults in force with GET /__mock__/faults.")
 
-    def clear(self) -> None:
+    def clear(self, tenant: str | None = None) -> None:
+        """Remove every fault, or only those of one tenant."""
         with self._lock:
-            self._faults.clear()
+            if tenant is None:
+                self._faults.clear()
+            else:
+                self._faults[:] = [fault for fault in self._faults if fault.tenant != tenant]
 
     def reseed(self, seed: int) -> None:
         with self._lock:

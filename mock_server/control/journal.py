@@ -32,7 +32,7 @@ _GLOB = frozenset("*?[")
 DETAILS = "_details"  # the key of an entry's not yet decoded details
 
 
-def _utc_stamp() -> str:
+def _utc_stamp(_token: str = "") -> str:
     return datetime.now(UTC).strftime(DATETIME_FORMAT)
 
 
@@ -47,11 +47,11 @@ def path_matches(pattern: str, path: str) -> bool:
 class Journal:
     """The last `size` requests of each of the last `MAX_TENANTS` active tenants; ids increase across the journal."""
 
-    def __init__(self, size: int = 200, stamp: Callable[[], str] = _utc_stamp) -> None:
+    def __init__(self, size: int = 200, stamp: Callable[[str], str] = _utc_stamp) -> None:
         if size < 1:
             raise Invalid(f"Journal 'size' must be a whole number of requests, 1 or more; got {size!r}.")
         self.size = size
-        # The server clock's `stamp` can be passed, so a frozen clock freezes journal times too.
+        # The time of a token's tenant: its clock can be passed, so a frozen clock freezes journal times too.
         self.stamp = stamp
         self._ids = itertools.count(1)
         self._tenants: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()
@@ -63,7 +63,7 @@ class Journal:
         `details`, when given, makes the rest of the entry; it is called only when the entry is first listed."""
         with self._lock:
             number = next(self._ids)
-            entry = {"id": number, "time": self.stamp(), **entry}
+            entry = {"id": number, "time": self.stamp(token), **entry}
             entry.update(id=number, tenant=token)  # the journal's numbering and tenant win over the caller's
             if details is not None:
                 entry[DETAILS] = details
@@ -156,7 +156,8 @@ class JournalMiddleware:
         if scope["type"] != "http" or not under(scope.get("path", ""), self.prefix):
             await self.app(scope, receive, send)
             return
-        started, stamp = time.perf_counter(), self.journal.stamp()
+        tokens = tokens_of(scope)
+        started, stamp = time.perf_counter(), self.journal.stamp(tokens[0] if tokens else "")
         messages, body = await _read_body(receive)
         replay = iter(messages)
 

@@ -20,7 +20,7 @@ from mock_server.control.tenancy import Tenants
 from mock_server.data.fixtures import FixtureError, load
 from mock_server.data.state import export_state, import_state, tenant_seed
 from mock_server.domain.account import FixtureSet
-from mock_server.domain.clock import Clock, parse_datetime
+from mock_server.domain.clock import MAX_SHIFT, Clock, parse_datetime
 from mock_server.errors import Invalid, NotFound
 from mock_server.settings import Settings
 
@@ -45,7 +45,15 @@ class ControlPlane:
     # --- tenants and state --------------------------------------------------------------------------------------
 
     def reset(self, token: str | None) -> dict[str, Any]:
+        """Forget a tenant's account, clock, faults and rate limit; without a token, every tenant's and the server
+        clock's, and the faults and rate limit the server started with (`--rate-limit`, `--scenario`) come back."""
         self.tenants.reset(token)
+        self.faults.clear(tenant=token)
+        self.limiter.reset(token)
+        if token is None:
+            self.clock.resume()
+            if self.settings.scenario is not None:
+                self.apply_scenario(self.settings.scenario, None, data=False)
         return {"reset": token or "all"}
 
     def export(self, token: str) -> dict[str, Any]:
@@ -53,7 +61,7 @@ class ControlPlane:
 
     def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
         try:
-            account = import_state(state, self.clock, seed=tenant_seed(self.tenants.seed, token))
+            account = import_state(state, Clock(base=self.clock), seed=tenant_seed(self.tenants.seed, token))
         except FixtureError as error:
             raise Invalid(str(error)) from None
         self.tenants.install(token, account)
@@ -65,25 +73,52 @@ class ControlPlane:
             fixture = load(folder)
         except FixtureError as error:
             raise Invalid(f"fixtures: {error}") from None
-        self.tenants.install(token, self.tenants.fresh(token, fixture))
+        self.tenants.refill(token, fixture)
         return {"loaded": str(folder), "token": token}
 
     # --- determinism --------------------------------------------------------------------------------------------
 
-    def clock_state(self) -> dict[str, Any]:
-        return {"now": self.clock.stamp(), "frozen": self.clock.frozen}
+    def clock_state(self, token: str | None = None) -> dict[str, Any]:
+        """The server clock, or a tenant's: `own` says whether the tenant's was set or follows the server's."""
+        if token is None:
+            return {"now": self.clock.stamp(), "frozen": self.clock.frozen}
+        clock = self.tenants.clock_of(token)
+        return {
+            "now": clock.stamp(),
+            "frozen": clock.frozen,
+            "token": token,
+            "own": clock is not self.clock and clock.own,
+        }
 
-    def set_clock(self, freeze: str | None, advance: str | None, resume: bool) -> dict[str, Any]:
-        if resume:
-            self.clock.resume()
+    def set_clock(
+        self, freeze: str | None, advance: str | None, resume: bool, token: str | None = None
+    ) -> dict[str, Any]:
+        """Steer the server clock, or only a tenant's (which then stops following the server's)."""
+        clock = self.clock if token is None else self.tenants.for_token(token).clock
+        moment = None
         if freeze is not None:
             try:
-                self.clock.freeze(parse_datetime(freeze))
+                moment = parse_datetime(freeze)
             except ValueError:
                 raise Invalid(f"freeze: {freeze!r} is not a real time; give YYYY-MM-DD HH:MM:SS.") from None
-        if advance is not None:
-            self.clock.advance(timedelta(seconds=sum(int(n) * UNITS[u] for n, u in DURATION.findall(advance))))
-        return self.clock_state()
+        shift = timedelta() if advance is None else _duration(advance)
+        before = (clock.frozen_at, clock.offset)
+        if resume:
+            clock.resume()
+        if moment is not None:
+            clock.freeze(moment)
+        try:
+            clock.now() + shift
+            if clock.frozen_at is None and abs(clock.offset + shift) > MAX_SHIFT:
+                raise OverflowError
+        except OverflowError:
+            clock.restore(*before)  # a refused request changes nothing
+            raise Invalid(
+                f"advance: {advance!r} would move the clock more than {MAX_SHIFT.days} days from the time it "
+                "follows, or past the year 9999; freeze it at the time you need instead."
+            ) from None
+        clock.advance(shift)
+        return self.clock_state(token)
 
     def reseed(self, seed: int) -> dict[str, Any]:
         self.tenants.use(self.tenants.fixture, seed=seed)
@@ -95,14 +130,16 @@ class ControlPlane:
     def scenarios(self) -> list[dict[str, str]]:
         return [{"name": name, "description": description} for name, description in scenario_names()]
 
-    def apply_scenario(self, name: str, token: str | None) -> dict[str, Any]:
+    def apply_scenario(self, name: str, token: str | None, *, data: bool = True) -> dict[str, Any]:
         try:
             scenario = load_scenario(name)
         except FixtureError as error:
             raise NotFound(str(error)) from None
-        self.install_fixture(scenario.fixture, token)
+        if data:
+            self.install_fixture(scenario.fixture, token)
         for spec in scenario.faults:
-            self.faults.add(dict(spec))
+            # A scenario applied to one tenant faults only that tenant's requests (and a reset of it drops them).
+            self.faults.add({**spec, "tenant": spec.get("tenant") or token})
         if scenario.rate_limit is not None:
             self.limiter.set_limit(scenario.rate_limit, token)
         return {"scenario": name, "token": token or "all"}
@@ -111,7 +148,14 @@ class ControlPlane:
         if token is None:
             self.tenants.use(fixture)
         else:
-            self.tenants.install(token, self.tenants.fresh(token, fixture))
+            self.tenants.refill(token, fixture)
+
+
+def _duration(text: str) -> timedelta:
+    seconds = sum(int(number) * UNITS[unit] for number, unit in DURATION.findall(text))
+    if seconds > MAX_SHIFT.total_seconds():
+        raise Invalid(f"advance: {text!r} is more than {MAX_SHIFT.days} days; move the clock by less at a time.")
+    return timedelta(seconds=seconds)
 
 
 class ControlMiddleware:

@@ -55,15 +55,22 @@ class Tenants:
         return account
 
     def fresh(self, token: str, fixture: FixtureSet) -> Account:
-        """A new account of `fixture` (or of the state file) for `token`, seeded from the mock's seed and the token."""
+        """A new account of `fixture` (or of the state file) for `token`, seeded from the mock's seed and the token,
+        with a clock of its own that follows the server clock until it is set."""
+        clock = Clock(base=self.clock)
         if self.state is not None and fixture is self.fixture:
-            return import_state(self.state, self.clock, seed=tenant_seed(self.seed, token))
+            return import_state(self.state, clock, seed=tenant_seed(self.seed, token))
         company = fixture.company
         user_id = int(company["tokens"].get(token, company["api_user_id"]))
         seed = tenant_seed(self.seed, token)
         if fixture is not self.fixture:
-            return Account(fixture, self.clock, user_id, seed=seed)
-        return self._template(user_id).fork(user_id, seed)
+            return Account(fixture, clock, user_id, seed=seed)
+        return self._template(user_id).fork(user_id, seed, clock)
+
+    def clock_of(self, token: str) -> Clock:
+        """The clock a tenant reads: its account's, or the server's for a token without an account (yet)."""
+        account = self._accounts.get(token)
+        return self.clock if account is None else account.clock
 
     def prepare(self) -> None:
         """Build the account tenants fork now (at start-up) rather than on the first request."""
@@ -80,11 +87,19 @@ class Tenants:
 
     def use_state(self, state: dict[str, Any]) -> None:
         """Start every tenant from an exported state instead of the fixtures."""
-        import_state(state, self.clock)  # refuse a bad state now, not on the first request
+        import_state(state, Clock(base=self.clock))  # refuse a bad state now, not on the first request
         self.state = state
         self._accounts.clear()
 
     def install(self, token: str, account: Account) -> None:
+        self._accounts[token] = account
+
+    def refill(self, token: str, fixture: FixtureSet) -> None:
+        """Give `token` a fresh account of `fixture`; a clock the tenant has set stays as it is."""
+        previous = self._accounts.get(token)
+        account = self.fresh(token, fixture)
+        if previous is not None:
+            account.clock = previous.clock
         self._accounts[token] = account
 
     def use(self, fixture: FixtureSet, seed: int | None = None) -> None:

@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import random
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,14 @@ from jsonschema import Draft202012Validator
 from mock_server.data import fixtures
 from mock_server.data.fixtures import RESOURCES, FixtureError
 from mock_server.domain.account import Account, FixtureSet
-from mock_server.domain.clock import Clock
+from mock_server.domain.clock import DATETIME_FORMAT, MAX_SHIFT, Clock, parse_datetime
 from mock_server.domain.collection import Collection, Record
 from mock_server.errors import Invalid
 
 STATE_VERSION = 1
 REQUIRED = ("version", "company", "user_id", "records")
 # A hand-written state may leave these out: they then start where a fresh account of the records would.
-OPTIONAL = ("sequences", "index_orders", "deal_changes", "option_id", "random")
+OPTIONAL = ("sequences", "index_orders", "deal_changes", "option_id", "random", "clock")
 DEAL_CHANGE = fixtures.record(id=fixtures.INT, item_id=fixtures.INT, user_id=fixtures.INT, field_key=fixtures.STR,
                               old_value={}, new_value={}, log_time=fixtures.DATETIME)  # fmt: skip
 
@@ -53,6 +54,16 @@ def export_state(account: Account) -> dict[str, Any]:
         "deal_changes": copy.deepcopy(account.deal_changes),
         "option_id": account.last_option_id,
         "random": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+        "clock": export_clock(account.clock),
+    }
+
+
+def export_clock(clock: Clock) -> dict[str, Any]:
+    """A tenant's own clock setting: frozen at a time, or this many seconds ahead of (behind) the server clock."""
+    frozen_at = clock.frozen_at
+    return {
+        "frozen": None if frozen_at is None else frozen_at.strftime(DATETIME_FORMAT),
+        "offset_seconds": int(clock.offset.total_seconds()),
     }
 
 
@@ -114,6 +125,8 @@ def _build(state: Any, clock: Clock, seed: int) -> Account:
         account.last_option_id = _check_option_id(state["option_id"], account.last_option_id)
     if "random" in state:
         _restore_random(account.random, state["random"])
+    if "clock" in state:
+        _restore_clock(clock, state["clock"])
     return account
 
 
@@ -251,6 +264,27 @@ def _restore_random(generator: random.Random, saved: Any) -> None:
         generator.setstate((saved["version"], tuple(internal), saved["gauss_next"]))
     except (TypeError, ValueError, OverflowError) as error:
         raise InvalidState(f"field 'random': {error}; {problem}") from None
+
+
+def _restore_clock(clock: Clock, saved: Any) -> None:
+    problem = "give the `clock` object an export holds, or leave it out to follow the server clock."
+    if not isinstance(saved, dict) or set(saved) != {"frozen", "offset_seconds"}:
+        raise InvalidState(f"field 'clock': expected an object of frozen and offset_seconds; {problem}")
+    frozen, offset = saved["frozen"], saved["offset_seconds"]
+    limit = int(MAX_SHIFT.total_seconds())
+    if not _is_int(offset) or abs(offset) > limit:
+        raise InvalidState(f"clock: field 'offset_seconds': expected a whole number from -{limit} to {limit}; "
+                           f"got {offset!r}.")  # fmt: skip
+    if frozen is None:
+        clock.restore(None, timedelta(seconds=offset))
+        return
+    try:
+        moment = parse_datetime(frozen)
+    except (TypeError, ValueError):
+        raise InvalidState(
+            f"clock: field 'frozen': {frozen!r} is not a time; give YYYY-MM-DD HH:MM:SS in UTC, or null."
+        ) from None
+    clock.restore(moment, timedelta(seconds=offset))
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------

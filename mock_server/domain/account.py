@@ -110,9 +110,10 @@ class Account:
             default=0,
         )  # fmt: skip
 
-    def fork(self, user_id: int, seed: int) -> Account:
+    def fork(self, user_id: int, seed: int, clock: Clock) -> Account:
         """A new account equal to this one, sharing its records until it changes them; this one must stay as is."""
         account = copy.copy(self)
+        account.clock = clock
         account.company = copy.deepcopy(self.company)
         account.user_id = user_id
         account.random = random.Random(seed)

@@ -1,4 +1,5 @@
-"""The one server clock: real time by default, frozen or shifted on demand, in the API's formats."""
+"""Clocks: the server's (real time by default, frozen or shifted on demand) and each tenant's, which follows it
+unless set; times in the API's formats."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ from functools import lru_cache
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATE_FORMAT = "%Y-%m-%d"
+# How far a clock may be moved from the time it follows: a century either way keeps every date a real one.
+MAX_SHIFT = timedelta(days=36525)
 
 
 class Clock:
-    def __init__(self) -> None:
+    """Real time, or with a `base` the time of that clock; either shifted by an offset, or frozen."""
+
+    def __init__(self, base: Clock | None = None) -> None:
+        self.base = base
         self._frozen: datetime | None = None
         self._offset = timedelta()
         self._stamped: tuple[datetime | None, str] = (None, "")
@@ -18,11 +24,29 @@ class Clock:
     def now(self) -> datetime:
         if self._frozen is not None:
             return self._frozen
-        return datetime.now(UTC).replace(microsecond=0, tzinfo=None) + self._offset
+        base = self.base.now() if self.base is not None else datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+        try:
+            return base + self._offset
+        except OverflowError:  # a shifted tenant over a server clock frozen near the end (or start) of time
+            return datetime.max.replace(microsecond=0) if self._offset > timedelta() else datetime.min
 
     @property
     def frozen(self) -> bool:
-        return self._frozen is not None
+        """Whether time stands still on this clock: frozen itself, or following a frozen base."""
+        return self._frozen is not None or (self.base is not None and self.base.frozen)
+
+    @property
+    def own(self) -> bool:
+        """Whether this clock was set (frozen or moved on) rather than just following its base or real time."""
+        return self._frozen is not None or bool(self._offset)
+
+    @property
+    def frozen_at(self) -> datetime | None:
+        return self._frozen
+
+    @property
+    def offset(self) -> timedelta:
+        return self._offset
 
     def stamp(self) -> str:
         """The current time as the API writes it: `YYYY-MM-DD HH:MM:SS` in UTC (formatted once per second)."""
@@ -36,6 +60,7 @@ class Clock:
 
     def freeze(self, moment: datetime) -> None:
         self._frozen = moment.replace(microsecond=0, tzinfo=None)
+        self._offset = timedelta()
 
     def advance(self, delta: timedelta) -> None:
         if self._frozen is not None:
@@ -44,8 +69,14 @@ class Clock:
             self._offset += delta
 
     def resume(self) -> None:
+        """Back to following the base (or real time): forget the freeze and the offset."""
         self._frozen = None
         self._offset = timedelta()
+
+    def restore(self, frozen_at: datetime | None, offset: timedelta) -> None:
+        """Set the clock as `frozen_at` and `offset` (from an export) describe it."""
+        self._frozen = None if frozen_at is None else frozen_at.replace(microsecond=0, tzinfo=None)
+        self._offset = offset
 
 
 @lru_cache(maxsize=65536)

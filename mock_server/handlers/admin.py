@@ -35,13 +35,16 @@ async def load_fixtures(token: str, body: dict[str, Any]) -> Response:
     return _json(current_control().load_fixtures(token, body["fixtures"]))
 
 
-async def get_clock() -> Response:
-    return _json(current_control().clock_state())
+async def get_clock(token: str | None = None) -> Response:
+    return _json(current_control().clock_state(token))
 
 
-async def set_clock(body: dict[str, Any]) -> Response:
+async def set_clock(body: dict[str, Any] | None = None) -> Response:
+    body = body or {}
     control = current_control()
-    return _json(control.set_clock(body.get("freeze"), body.get("advance"), bool(body.get("resume"))))
+    return _json(
+        control.set_clock(body.get("freeze"), body.get("advance"), bool(body.get("resume")), body.get("token"))
+    )
 
 
 async def set_seed(body: dict[str, Any]) -> Response:

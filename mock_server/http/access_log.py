@@ -1,0 +1,124 @@
+"""The request log: a line per /v1 request with its method, path (no token), status, time taken and masked tenant."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("fintesk_mock.access")
+SECRET_PARAMETERS = frozenset({"api_token"})
+FORMATS = ("text", "json")
+
+
+def masked_token(token: str) -> str:
+    """A token as a log may show it: a fingerprint that tells tenants apart, after the first four characters of a
+    long token (so a developer recognises their own); `-` for a request without one."""
+    if not token:
+        return "-"
+    fingerprint = hashlib.sha256(token.encode("utf-8", errors="replace")).hexdigest()[:8]
+    return f"{token[:4]}...{fingerprint}" if len(token) >= 16 else f"...{fingerprint}"
+
+
+def logged_path(scope: Scope) -> str:
+    """The path as the client sent it (percent-encoded, so one line stays one line) and its query without tokens."""
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else quote(scope.get("path", ""))
+    query = [
+        (name, value)
+        for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if name not in SECRET_PARAMETERS
+    ]
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+class AccessLogMiddleware:
+    """Logs every request under `prefix` at info once it is answered; `tenant_of` names its tenant's token."""
+
+    def __init__(
+        self, app: ASGIApp, tenant_of: Callable[[Scope], str] = lambda _scope: "", prefix: str = "/v1"
+    ) -> None:
+        self.app = app
+        self.tenant_of = tenant_of
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or not (path == self.prefix or path.startswith(self.prefix + "/"))
+            or not logger.isEnabledFor(logging.INFO)
+        ):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client sees when the app fails before it starts an answer
+
+        async def status_capturing_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, status_capturing_send)
+        finally:
+            request = {
+                "method": scope["method"],
+                "path": logged_path(scope),
+                "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "tenant": masked_token(self.tenant_of(scope)),
+            }
+            logger.info(
+                "%(method)s %(path)s %(status)s %(ms).1fms tenant=%(tenant)s", request, extra={"request": request}
+            )
+
+
+class JsonLines(logging.Formatter):
+    """A record as one JSON object: time, level, logger and message, and a request's fields where it has them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "request", {}),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def logging_config(level: str, log_format: str) -> dict[str, Any]:
+    """The `logging.config.dictConfig` of a server: the mock's and uvicorn's loggers at `level`, as text (uvicorn's
+    look) or as JSON lines; the request log on stdout, everything else on stderr, uvicorn's access log off."""
+    formatter: dict[str, Any] = (
+        {"()": JsonLines}
+        if log_format == "json"
+        else {"()": "uvicorn.logging.DefaultFormatter", "fmt": "%(levelprefix)s %(message)s"}
+    )
+    level = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"mock": formatter},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "mock", "stream": "ext://sys.stderr"},
+            "stdout": {"class": "logging.StreamHandler", "formatter": "mock", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+            "fintesk_mock": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "fintesk_mock.access": {"handlers": ["stdout"], "level": level, "propagate": False},
+        },
+    }
