@@ -1,0 +1,187 @@
+"""`fintesk-mock snapshot`: read an account through its API (GET only) and write it as a fixture folder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from mock_server.data import fixtures
+from mock_server.data.pacing import Source
+from mock_server.data.rebuild import Rebuilt, rebuild
+
+PAGE = 500
+SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class Progress(Protocol):
+    """Told how many records of a resource have been fetched so far, and when a resource is complete."""
+
+    def advance(self, resource: str, count: int, total: int | None) -> None: ...
+
+    def finish(self, resource: str, count: int) -> None: ...
+
+
+@dataclass
+class Taken:
+    """What the API answered, as it answered it: lists of records and every `related_objects` entry seen."""
+
+    lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    related: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    api_user_id: int | None = None
+
+    def relate(self, envelope: dict[str, Any]) -> None:
+        for kind, records in (envelope.get("related_objects") or {}).items():
+            if isinstance(records, dict):
+                known = self.related.setdefault(kind, {})
+                for record in records.values():
+                    if isinstance(record, dict) and isinstance(record.get("id"), int):
+                        known.setdefault(record["id"], record)
+
+
+def take(source: Source, progress: Progress) -> Taken:
+    """Read every resource the API lists, in the order a fixture folder needs them."""
+    taken = Taken()
+    simple = [("currencies", "/currencies"), ("activity_types", "/activityTypes"),
+              ("activity_fields", "/activityFields")]  # fmt: skip
+    for resource, path in simple:
+        taken.lists[resource] = _read_all(source, taken, resource, [(path, {})], progress, paged=False)
+    taken.lists["deal_fields"] = _read_all(source, taken, "deal_fields", [("/dealFields", {})], progress)
+    taken.lists["filters"] = _filters(source, taken, progress)
+    deal_lists = [("/deals", {"status": "all_not_deleted"}), ("/deals", {"status": "deleted"})]
+    taken.lists["deals"] = _read_all(source, taken, "deals", deal_lists, progress)
+    taken.lists["activities"] = _read_all(source, taken, "activities", [("/activities", {"user_id": 0})], progress)
+    taken.lists["deal_products"] = _deal_products(source, taken, progress)
+    taken.api_user_id = _api_user(source)
+    return taken
+
+
+def _pages(source: Source, taken: Taken, path: str, params: dict[str, Any], paged: bool) -> Iterator[list[Any]]:
+    start = 0
+    while True:
+        envelope = source.get(path, **params, **({"start": start, "limit": PAGE} if paged else {}))
+        taken.relate(envelope)
+        data = envelope.get("data")
+        yield data if isinstance(data, list) else []
+        pagination = (envelope.get("additional_data") or {}).get("pagination") or {}
+        next_start = pagination.get("next_start")
+        if not paged or not pagination.get("more_items_in_collection") or not isinstance(next_start, int):
+            return
+        if next_start <= start:
+            return
+        start = next_start
+
+
+def _read_all(
+    source: Source,
+    taken: Taken,
+    resource: str,
+    lists: list[tuple[str, dict[str, Any]]],
+    progress: Progress,
+    *,
+    paged: bool = True,
+) -> list[dict[str, Any]]:
+    records: dict[int, dict[str, Any]] = {}
+    for path, params in lists:
+        for page in _pages(source, taken, path, params, paged):
+            for record in page:
+                if isinstance(record, dict) and isinstance(record.get("id"), int):
+                    records.setdefault(record["id"], record)
+            progress.advance(resource, len(records), None)
+    progress.finish(resource, len(records))
+    return list(records.values())
+
+
+def _filters(source: Source, taken: Taken, progress: Progress) -> list[dict[str, Any]]:
+    """The list leaves out the conditions; each filter's details carry them."""
+    listed = source.get("/filters").get("data") or []
+    details = []
+    for summary in listed:
+        details.append(source.get(f"/filters/{summary['id']}")["data"])
+        progress.advance("filters", len(details), len(listed))
+    progress.finish("filters", len(details))
+    return details
+
+
+def _deal_products(source: Source, taken: Taken, progress: Progress) -> list[dict[str, Any]]:
+    """Product lines with their products, of every deal that has any (deleted deals' lines cannot be read)."""
+    deals = [deal["id"] for deal in taken.lists["deals"] if deal.get("products_count") and deal["status"] != "deleted"]
+    lines: list[dict[str, Any]] = []
+    for deal_id in deals:
+        path = f"/deals/{deal_id}/products"
+        for page in _pages(source, taken, path, {"include_product_data": 1}, paged=True):
+            lines += [line for line in page if isinstance(line, dict) and isinstance(line.get("id"), int)]
+        progress.advance("deal_products", len(lines), None)
+    progress.finish("deal_products", len(lines))
+    return lines
+
+
+def _api_user(source: Source) -> int | None:
+    """The token's user: the owner of a deal `owned_by_you`, else of an activity listed without `user_id`."""
+    for path, params in (("/deals", {"owned_by_you": 1, "limit": 1}), ("/activities", {"limit": 1})):
+        data = source.get(path, **params).get("data")
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            owner = data[0].get("user_id")
+            owner = owner.get("value", owner.get("id")) if isinstance(owner, dict) else owner
+            if isinstance(owner, int):
+                return owner
+    return None
+
+
+def snapshot(source: Source, out: Path, *, force: bool, progress: Progress, now: str) -> Rebuilt:
+    """Read the account behind `source` and write it to `out` as a fixture folder; only a complete one lands."""
+    check_out(out, force=force)
+    taken = take(source, progress)
+    host = source.base_url.split("//", 1)[-1].split("/", 1)[0]
+    rebuilt = rebuild(taken.lists, taken.related, api_user_id=taken.api_user_id, host=host, now=now)
+    fixtures.validate(rebuilt.company, rebuilt.records, out)
+    write_folder(out, rebuilt.company, rebuilt.records, force=force)
+    return rebuilt
+
+
+class OutExists(Exception):
+    """`--out` holds files and `--force` was not given."""
+
+
+def check_out(out: Path, *, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutExists(f"{out} is a file; --out needs a folder.")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise OutExists(f"{out} is not empty; pass --force to replace it.")
+
+
+def write_folder(out: Path, company: dict[str, Any], records: dict[str, list[Any]], *, force: bool) -> None:
+    """Write every file into a folder beside `out`, then move it into place: an interrupted run leaves nothing."""
+    check_out(out, force=force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        for name, content in {"company": company, **records}.items():
+            text = yaml.dump(content, Dumper=SAFE_DUMPER, allow_unicode=True, sort_keys=False, width=2**30)
+            (staging / f"{name}.yaml").write_text(text, encoding="utf-8")
+        _move_into_place(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    retired = out.with_name(f".{out.name}.replaced-{os.getpid()}")
+    os.replace(out, retired)
+    try:
+        os.replace(staging, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.replace(retired, out)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
