@@ -192,13 +192,20 @@ def test_snapshot__refuses_a_non_empty_out_without_force(tmp_path: Path) -> None
     assert (out / "mine.txt").read_text() == "keep me"
 
 
-def test_snapshot__force_replaces_a_non_empty_out(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def plain_server() -> Iterator[str]:
+    """A mock on the bundled account; each test reads its own tenant."""
+    with running_server("--log-level", "warning") as url:
+        yield url
+
+
+def test_snapshot__force_replaces_a_non_empty_out(plain_server: str, tmp_path: Path) -> None:
     out = tmp_path / "account"
     out.mkdir()
     (out / "mine.txt").write_text("old")
-    with running_server("--log-level", "warning") as url:
-        result = run_snapshot("--base-url", f"{url}/v1", "--token", "t", "--out", str(out), "--rate", "1000",
-                              "--force")  # fmt: skip
+
+    result = run_snapshot("--base-url", f"{plain_server}/v1", "--token", "force-token", "--out", str(out),
+                          "--rate", "1000", "--force")  # fmt: skip
 
     assert result.returncode == 0, result.stderr
     assert not (out / "mine.txt").exists()
@@ -206,23 +213,35 @@ def test_snapshot__force_replaces_a_non_empty_out(tmp_path: Path) -> None:
     assert [path.name for path in tmp_path.iterdir()] == ["account"]
 
 
-def test_snapshot__ctrl_c_leaves_no_folder(tmp_path: Path) -> None:
+def test_snapshot__waits_out_an_exhausted_rate_limit_window(plain_server: str, tmp_path: Path) -> None:
+    control = MockControl(plain_server)
+    control.set_rate_limit(12, token="paced-token")
+
+    result = run_snapshot("--base-url", f"{plain_server}/v1", "--token", "paced-token", "--out",
+                          str(tmp_path / "account"), "--rate", "1000")  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    statuses = [entry["status"] for entry in control.requests(token="paced-token", limit=1000)]
+    assert len(statuses) > 12
+    assert 429 not in statuses
+
+
+def test_snapshot__ctrl_c_leaves_no_folder(plain_server: str, tmp_path: Path) -> None:
     out = tmp_path / "account"
-    with running_server("--log-level", "warning") as url:
-        # Activities are read after deals; holding them back keeps the command busy until the signal arrives.
-        MockControl(url).inject("delay", "GET /v1/activities", delay_ms=120_000)
-        command = [sys.executable, "-m", "mock_server", "snapshot", "--base-url", f"{url}/v1", "--token", "t",
-                   "--out", str(out), "--rate", "1000"]  # fmt: skip
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert process.stdout is not None
-            for line in process.stdout:
-                if line.startswith("  deals:"):
-                    break
-            process.send_signal(signal.SIGINT)
-            _, errors = process.communicate(timeout=60)
-        finally:
-            process.kill()
+    # Activities are read after deals; holding them back keeps the command busy until the signal arrives.
+    MockControl(plain_server).inject("delay", "GET /v1/activities", delay_ms=120_000, tenant="interrupted-token")
+    command = [sys.executable, "-m", "mock_server", "snapshot", "--base-url", f"{plain_server}/v1", "--token",
+               "interrupted-token", "--out", str(out), "--rate", "1000"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("  deals:"):
+                break
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
 
     assert process.returncode == 130, errors
     assert "Interrupted" in errors

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from mock_server import __version__
+
 # How often one request is tried when the service answers 429 or 5xx, or the connection fails.
 ATTEMPTS = 6
 # The longest single wait a header may ask for; a longer one is taken as this many seconds, then asked again.
@@ -71,7 +73,7 @@ class Source:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.pacer = pacer
-        self.client = client or httpx.Client(timeout=60)
+        self.client = client or httpx.Client(timeout=60, headers={"user-agent": f"fintesk-mock-snapshot/{__version__}"})
         self.requests = 0
 
     def close(self) -> None:

@@ -101,18 +101,24 @@ def _read_all(
 
 def _filters(source: Source, taken: Taken, progress: Progress) -> list[dict[str, Any]]:
     """The list leaves out the conditions; each filter's details carry them."""
-    listed = source.get("/filters").get("data") or []
+    listed = [entry for entry in source.get("/filters").get("data") or [] if isinstance(entry, dict) and "id" in entry]
     details = []
     for summary in listed:
-        details.append(source.get(f"/filters/{summary['id']}")["data"])
+        detail = source.get(f"/filters/{summary['id']}").get("data")
+        if isinstance(detail, dict):
+            details.append(detail)
         progress.advance("filters", len(details), len(listed))
     progress.finish("filters", len(details))
     return details
 
 
 def _deal_products(source: Source, taken: Taken, progress: Progress) -> list[dict[str, Any]]:
-    """Product lines with their products, of every deal that has any (deleted deals' lines cannot be read)."""
-    deals = [deal["id"] for deal in taken.lists["deals"] if deal.get("products_count") and deal["status"] != "deleted"]
+    """Product lines with their products, of every deal that has any (deleted deals' lines cannot be read).
+
+    A deal that does not show `products_count` is asked all the same.
+    """
+    deals = [deal["id"] for deal in taken.lists["deals"]
+             if deal.get("products_count", 1) and deal.get("status") != "deleted"]  # fmt: skip
     lines: list[dict[str, Any]] = []
     for deal_id in deals:
         path = f"/deals/{deal_id}/products"
