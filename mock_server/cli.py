@@ -143,7 +143,9 @@ class SnapshotError(click.ClickException):
 @click.option("--rate", envvar="FINTESK_MOCK_RATE", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
               help="At most this many requests per second.")  # fmt: skip
 @click.option("--force", envvar="FINTESK_MOCK_FORCE", is_flag=True, help="Replace a non-empty --out.")
-def snapshot(base_url: str, token: str, out: Path, rate: float, force: bool) -> None:
+@click.option("--deal-persons", envvar="FINTESK_MOCK_DEAL_PERSONS", is_flag=True,
+              help="Also read each deal's persons (a request more per deal): organizations, details.")  # fmt: skip
+def snapshot(base_url: str, token: str, out: Path, rate: float, force: bool, deal_persons: bool) -> None:
     """Copy an account into a fixture folder through its API, with GET requests only."""
     import sys
     from datetime import UTC, datetime
@@ -156,7 +158,7 @@ def snapshot(base_url: str, token: str, out: Path, rate: float, force: bool) -> 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     try:
         with progress.reporter(sys.stdout.isatty()) as shown:
-            rebuilt = snapshot.snapshot(source, out, force=force, progress=shown, now=now)
+            rebuilt = snapshot.snapshot(source, out, force=force, progress=shown, now=now, deal_persons=deal_persons)
     except (SourceError, snapshot.OutExists) as error:
         raise SnapshotError(str(error)) from None
     except FixtureError as error:

@@ -82,7 +82,7 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         control = MockControl(source_url)
         control.clear_requests(SOURCE_TOKEN)
         result = run_snapshot("--base-url", f"{source_url}/v1", "--out", str(out), "--rate", "1000",
-                              FINTESK_CHECK_TOKEN=SOURCE_TOKEN)  # fmt: skip
+                              "--deal-persons", FINTESK_CHECK_TOKEN=SOURCE_TOKEN)  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         journal = control.requests(token=SOURCE_TOKEN, limit=1000)
         with running_server("--fixtures", str(out), "--log-level", "warning") as copy_url:
@@ -100,8 +100,8 @@ def test_snapshot__sends_only_gets(round_trip: dict[str, Any]) -> None:
 
 def test_snapshot__deals_are_the_same_with_statuses_and_custom_values(round_trip: dict[str, Any]) -> None:
     source, copy, changes = round_trip["source"], round_trip["copy"], round_trip["changes"]
-    # A person's organization is not shown to the API (the README says so), so its people count may differ.
-    ignore = {"org_id", "person_id"}
+    # Persons nobody refers to are not copied, so an organization's people count may differ.
+    ignore = {"org_id"}
 
     source_deals, copied_deals = source.deals(), copy.deals()
 
@@ -117,8 +117,8 @@ def test_snapshot__deals_are_the_same_with_statuses_and_custom_values(round_trip
     assert deal[changes["tier"]["key"]] == changes["silver"]
     assert copied[2]["status"] == "won" and copied[2]["won_time"] == changes["won"]["won_time"]
     assert copied[6]["status"] == "deleted"
-    assert [deal["person_id"] and deal["person_id"]["value"] for deal in copied_deals] == [
-        deal["person_id"] and deal["person_id"]["value"] for deal in source_deals
+    assert [deal["org_id"] and deal["org_id"]["value"] for deal in copied_deals] == [
+        deal["org_id"] and deal["org_id"]["value"] for deal in source_deals
     ]
 
 
@@ -137,6 +137,18 @@ def test_snapshot__lists_are_the_same(round_trip: dict[str, Any], path: str, par
     expected = round_trip["source"].data("GET", path, params=params)
 
     assert round_trip["copy"].data("GET", path, params=params) == expected
+
+
+def test_snapshot__deal_persons_keep_their_organizations_and_details(round_trip: dict[str, Any]) -> None:
+    source, copy = round_trip["source"], round_trip["copy"]
+
+    def persons(tenant: Tenant, deal_id: int) -> list[dict[str, Any]]:
+        listed = tenant.data("GET", f"/deals/{deal_id}/persons")
+        return [{**person, "org_id": person["org_id"] and person["org_id"]["value"]} for person in listed]
+
+    for deal in source.deals():
+        if deal["status"] != "deleted":
+            assert persons(copy, deal["id"]) == persons(source, deal["id"]), deal["id"]
 
 
 def test_snapshot__filters_keep_their_conditions(round_trip: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ DEAL_DERIVED = {"created_by_user_id", "owner_name", "person_name", "org_name", "
                 "next_activity_type", "next_activity_duration", "next_activity_note", "last_activity_id",
                 "last_activity_date", "products_count"}  # fmt: skip
 ACTIVITY_DERIVED = {"deal_name", "person_name", "org_name", "owner_name", "assigned_to_user_id", "company_id"}
+PERSON_DERIVED = {"person_name", "first_char", "company_id", "org_name", "owner_name"}
 LINE_DERIVED = {"name", "update_time", "sum", "currency", "company_id", "sum_formatted", "quantity_formatted",
                 "product"}  # fmt: skip
 FILTER_KEYS = ("id", "name", "type", "user_id", "active_flag", "temporary_flag", "add_time", "update_time",
@@ -112,6 +113,15 @@ class Builder:
             lines.append({key: value for key, value in raw.items() if key not in LINE_DERIVED})
         return by_id(lines)
 
+    def see_persons(self) -> bool:
+        """Whole person records, when they were read deal by deal; whether there were any."""
+        for raw in self.lists.get("persons", []):
+            self.see("organization", raw.get("org_id"), ref(raw.get("org_id")))
+            self.see("user", raw.get("owner_id"), ref(raw.get("owner_id")))
+            person = {key: value for key, value in raw.items() if key not in PERSON_DERIVED}
+            self.see("person", {**person, "org_id": ref(raw.get("org_id")), "owner_id": ref(raw.get("owner_id"))})
+        return bool(self.lists.get("persons"))
+
     def filters(self) -> list[Record]:
         return by_id({key: raw.get(key) for key in FILTER_KEYS} for raw in self.lists["filters"])
 
@@ -168,6 +178,7 @@ def rebuild(
     deal_ids = {deal["id"] for deal in deals}
     activities = builder.activities(deal_ids)
     lines = builder.deal_products()
+    whole_persons = builder.see_persons()
     filters = builder.filters()
     currencies = by_id(lists["currencies"])
     currency = _company_currency(deals, currencies)
@@ -197,12 +208,17 @@ def rebuild(
                                                  "active_flag": True, "add_time": now}, "Person")  # fmt: skip
     organizations = builder.rebuild(
         "organization",
-        [deal["org_id"] for deal in deals] + [activity.get("org_id") for activity in activities],
+        [deal["org_id"] for deal in deals] + [record.get("org_id") for record in [*activities, *persons]],
         {"address": None, "owner_id": user_id, "active_flag": True, "add_time": now},
         "Organization",
     )
-    builder.defaults.append("persons and organizations: only what deals and activities show; a person's "
-                            "organization is not shown (org_id null), add times are the snapshot's.")  # fmt: skip
+    if whole_persons:
+        builder.defaults.append("persons and organizations: only those deals and activities refer to; "
+                                "organizations' add times are the snapshot's.")  # fmt: skip
+    else:
+        builder.defaults.append("persons and organizations: only what deals and activities show; a person's "
+                                "organization is not shown (org_id null; --deal-persons reads it), add times "
+                                "are the snapshot's.")  # fmt: skip
     products = builder.rebuild("product", [line["product_id"] for line in lines],
                                {"code": None, "owner_id": user_id, "tax": 0, "prices": [], "active_flag": True,
                                 "add_time": now}, "Product")  # fmt: skip

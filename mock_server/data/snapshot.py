@@ -46,8 +46,11 @@ class Taken:
                         known.setdefault(record["id"], record)
 
 
-def take(source: Source, progress: Progress) -> Taken:
-    """Read every resource the API lists, in the order a fixture folder needs them."""
+def take(source: Source, progress: Progress, *, deal_persons: bool = False) -> Taken:
+    """Read every resource the API lists, in the order a fixture folder needs them.
+
+    With `deal_persons`, each deal's persons too: one request more per deal, for whole person records.
+    """
     taken = Taken()
     simple = [("currencies", "/currencies"), ("activity_types", "/activityTypes"),
               ("activity_fields", "/activityFields")]  # fmt: skip
@@ -58,7 +61,8 @@ def take(source: Source, progress: Progress) -> Taken:
     deal_lists = [("/deals", {"status": "all_not_deleted"}), ("/deals", {"status": "deleted"})]
     taken.lists["deals"] = _read_all(source, taken, "deals", deal_lists, progress)
     taken.lists["activities"] = _read_all(source, taken, "activities", [("/activities", {"user_id": 0})], progress)
-    taken.lists["deal_products"] = _deal_products(source, taken, progress)
+    taken.lists["deal_products"] = _per_deal(source, taken, progress, "deal_products", "products", lines=True)
+    taken.lists["persons"] = _per_deal(source, taken, progress, "persons", "persons") if deal_persons else []
     taken.api_user_id = _api_user(source)
     return taken
 
@@ -112,21 +116,26 @@ def _filters(source: Source, taken: Taken, progress: Progress) -> list[dict[str,
     return details
 
 
-def _deal_products(source: Source, taken: Taken, progress: Progress) -> list[dict[str, Any]]:
-    """Product lines with their products, of every deal that has any (deleted deals' lines cannot be read).
+def _per_deal(
+    source: Source, taken: Taken, progress: Progress, resource: str, below: str, *, lines: bool = False
+) -> list[dict[str, Any]]:
+    """`/deals/{id}/<below>` of every deal that is not deleted (a deleted deal's cannot be read).
 
-    A deal that does not show `products_count` is asked all the same.
+    Product lines come with their products, and only of deals that have any; a deal that does not show
+    `products_count` is asked all the same. Records seen under several deals are kept once.
     """
     deals = [deal["id"] for deal in taken.lists["deals"]
-             if deal.get("products_count", 1) and deal.get("status") != "deleted"]  # fmt: skip
-    lines: list[dict[str, Any]] = []
+             if deal.get("status") != "deleted" and (not lines or deal.get("products_count", 1))]  # fmt: skip
+    params = {"include_product_data": 1} if lines else {}
+    records: dict[int, dict[str, Any]] = {}
     for deal_id in deals:
-        path = f"/deals/{deal_id}/products"
-        for page in _pages(source, taken, path, {"include_product_data": 1}, paged=True):
-            lines += [line for line in page if isinstance(line, dict) and isinstance(line.get("id"), int)]
-        progress.advance("deal_products", len(lines), None)
-    progress.finish("deal_products", len(lines))
-    return lines
+        for page in _pages(source, taken, f"/deals/{deal_id}/{below}", params, paged=True):
+            for record in page:
+                if isinstance(record, dict) and isinstance(record.get("id"), int):
+                    records.setdefault(record["id"], record)
+        progress.advance(resource, len(records), None)
+    progress.finish(resource, len(records))
+    return list(records.values())
 
 
 def _api_user(source: Source) -> int | None:
@@ -141,10 +150,12 @@ def _api_user(source: Source) -> int | None:
     return None
 
 
-def snapshot(source: Source, out: Path, *, force: bool, progress: Progress, now: str) -> Rebuilt:
+def snapshot(
+    source: Source, out: Path, *, force: bool, progress: Progress, now: str, deal_persons: bool = False
+) -> Rebuilt:
     """Read the account behind `source` and write it to `out` as a fixture folder; only a complete one lands."""
     check_out(out, force=force)
-    taken = take(source, progress)
+    taken = take(source, progress, deal_persons=deal_persons)
     host = source.base_url.split("//", 1)[-1].split("/", 1)[0]
     rebuilt = rebuild(taken.lists, taken.related, api_user_id=taken.api_user_id, host=host, now=now)
     fixtures.validate(rebuilt.company, rebuilt.records, out)
