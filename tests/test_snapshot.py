@@ -18,6 +18,7 @@ from mock_server.client import MockControl
 from mock_server.data import fixtures
 from mock_server.data import snapshot as snapshot_module
 from mock_server.data.pacing import Pacer, Source, SourceError
+from mock_server.data.rebuild import rebuild
 from tests.server import running_server
 
 SOURCE_TOKEN = "token-for-maria"  # acts as user 2 of the bundled account
@@ -353,3 +354,95 @@ def test_source__an_error_answer_names_the_request_and_masks_the_token() -> None
 
     with pytest.raises(SourceError, match=r"GET /deals/7: answered 404: no \[token\] here"):
         source.get("/deals/7")
+
+
+# --- rebuilding records from what the API shows -----------------------------------------------------------------
+
+NOW = "2027-01-01 09:00:00"
+
+
+def deal_answer(**fields: Any) -> dict[str, Any]:
+    deal = {"id": 1, "name": "Deal", "value": 1000, "currency": "EUR", "user_id": 7, "creator_user_id": 7,
+            "person_id": None, "org_id": None, "pipeline_id": 2, "stage_id": 3, "status": "open", "probability": None,
+            "add_time": NOW, "update_time": NOW, "won_time": None, "lost_time": None, "close_time": None,
+            "first_won_time": None, "stage_change_time": None, "expected_close_date": None, "active_flag": True,
+            "weighted_value": 1000, "rotten_time": None}  # fmt: skip
+    return {**deal, **fields}
+
+
+def answers(**lists: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    euro = {"id": 1, "code": "EUR", "name": "Euro", "symbol": "€", "decimal_points": 2, "is_custom_flag": False,
+            "active_flag": True}  # fmt: skip
+    call = {"id": 1, "name": "Call", "key_string": "call", "icon_key": "call", "color": None, "order_nbr": 1,
+            "is_custom_flag": False, "active_flag": True}  # fmt: skip
+    empty = ("deal_fields", "activity_fields", "filters", "deals", "activities", "deal_products")
+    return {"currencies": [euro], "activity_types": [call], **dict.fromkeys(empty, []), **lists}
+
+
+def rebuilt(lists: dict[str, list[dict[str, Any]]], related: dict[str, Any] | None = None) -> Any:
+    result = rebuild(lists, related or {}, api_user_id=7, host="crm.example", now=NOW)
+    fixtures.validate(result.company, result.records, "snapshot")
+    return result
+
+
+def test_rebuild__records_only_referred_to_become_named_placeholders() -> None:
+    ada = {"name": "Ada", "email": [], "phone": [], "owner_id": 7, "value": 9}
+
+    result = rebuilt(answers(deals=[deal_answer(person_id=ada)]))
+
+    assert [(user["id"], user["name"]) for user in result.records["users"]] == [(7, "User 7")]
+    assert [(stage["id"], stage["name"], stage["pipeline_id"]) for stage in result.records["stages"]] == [
+        (3, "Stage 3", 2)
+    ]
+    assert [(person["id"], person["name"]) for person in result.records["persons"]] == [(9, "Ada")]
+    assert result.records["deals"][0]["person_id"] == 9
+    assert any(line.startswith("users 7: referred to but never shown") for line in result.defaults)
+
+
+def test_rebuild__an_activity_on_an_unlisted_deal_loses_its_deal() -> None:
+    activity = {"id": 4, "subject": "Call", "type": "call", "due_date": None, "due_time": None, "duration": None,
+                "user_id": 7, "deal_id": 99, "person_id": None, "org_id": None, "done": 0,
+                "marked_as_done_time": None, "note": None, "active_flag": True, "add_time": NOW,
+                "deal_name": "gone", "owner_name": "User 7"}  # fmt: skip
+
+    result = rebuilt(answers(activities=[activity]))
+
+    assert result.records["activities"][0]["deal_id"] is None
+    assert "deal_name" not in result.records["activities"][0]
+    assert any("1 were on deals the API no longer lists" in line for line in result.defaults)
+
+
+def test_rebuild__a_used_but_unlisted_currency_and_activity_type_are_added_inactive() -> None:
+    activity = {"id": 4, "subject": "Demo", "type": "demo", "due_date": None, "due_time": None, "duration": None,
+                "user_id": 7, "deal_id": None, "person_id": None, "org_id": None, "done": 0,
+                "marked_as_done_time": None, "note": None, "active_flag": True, "add_time": NOW}  # fmt: skip
+
+    result = rebuilt(answers(deals=[deal_answer(currency="SEK")], activities=[activity]))
+
+    assert [(entry["code"], entry["active_flag"]) for entry in result.records["currencies"]] == [
+        ("EUR", True), ("SEK", False)
+    ]  # fmt: skip
+    assert result.records["activity_types"][-1]["key_string"] == "demo"
+    assert result.records["activity_types"][-1]["active_flag"] is False
+    assert result.company["default_currency"] == "SEK"
+
+
+def test_rebuild__a_stage_probability_and_rotting_are_told_by_its_deals() -> None:
+    related = {"pipeline": {2: {"id": 2, "name": "Sales", "order_nbr": 1, "active_flag": True,
+                                "deal_probability": 1}}}  # fmt: skip
+    deal = deal_answer(weighted_value=250, stage_change_time="2026-12-01 09:00:00", rotten_time="2026-12-15 09:00:00")
+
+    result = rebuilt(answers(deals=[deal]), related)
+
+    stage = result.records["stages"][0]
+    assert (stage["deal_probability"], stage["rotten_flag"], stage["rotten_days"]) == (25, True, 14)
+
+
+def test_rebuild__the_stage_fields_options_add_stages_no_deal_is_in() -> None:
+    field = {"id": 12, "key": "stage_id", "name": "Stage", "field_type": "stage", "order_nbr": 8,
+             "options": [{"id": 3, "label": "Qualified"}, {"id": 4, "label": "Won back"}], "active_flag": True,
+             "add_visible_flag": True, "edit_flag": False, "mandatory_flag": False}  # fmt: skip
+
+    result = rebuilt(answers(deals=[deal_answer()], deal_fields=[field]))
+
+    assert [(stage["id"], stage["name"]) for stage in result.records["stages"]] == [(3, "Qualified"), (4, "Won back")]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mock_server.data.fixtures import RESOURCES
+
 Record = dict[str, Any]
 
 # Keys the mock and the service work out on every read; a fixture record holds what they are worked out from.
@@ -175,22 +177,46 @@ def rebuild(
     """The fixture set of an account read through its API; `defaults` says what could not be read."""
     builder = Builder(lists, related, now)
     deals = builder.deals()
-    deal_ids = {deal["id"] for deal in deals}
-    activities = builder.activities(deal_ids)
+    activities = builder.activities({deal["id"] for deal in deals})
     lines = builder.deal_products()
     whole_persons = builder.see_persons()
-    filters = builder.filters()
     currencies = by_id(lists["currencies"])
     currency = _company_currency(deals, currencies)
     user_id = api_user_id
     if user_id is None:
         user_id = min([*builder.seen["user"], *(deal["user_id"] for deal in deals if deal["user_id"])], default=1)
         builder.defaults.append(f"api user: the token owns no deal or activity; the fixture acts as user {user_id}.")
+    records: dict[str, list[Record]] = {"deals": deals, "activities": activities, "deal_products": lines,
+                                        "filters": builder.filters()}  # fmt: skip
+    records.update(_pipelines_and_stages(builder, deals))
+    records.update(_people(builder, records, user_id, whole_persons))
+    owners = [user_id, *(deal[key] for deal in deals for key in ("user_id", "creator_user_id"))]
+    owners += [record.get(key) for resource in ("activities", "filters", "persons", "organizations", "products")
+               for record in records[resource] for key in ("user_id", "owner_id")]  # fmt: skip
+    user_fill = {"email": "", "active_flag": True, "is_admin": False, "default_currency": currency, "add_time": now}
+    records["users"] = builder.rebuild("user", owners, user_fill, "User")
+    used = [deal["currency"] for deal in deals] + [user["default_currency"] for user in records["users"]]
+    records["currencies"] = currencies + _missing_currencies(currencies, used, builder)
+    activity_types = by_id(lists["activity_types"])
+    records["activity_types"] = activity_types + _missing_types(activity_types, activities, builder)
+    records.update(deal_fields=by_id(lists["deal_fields"]), activity_fields=by_id(lists["activity_fields"]), notes=[])
+    builder.defaults += [
+        f"company: its name is not readable; named 'Snapshot of {host}', default currency {currency} "
+        "(the most used by deals), also of every user whose own is not shown.",
+        f"exchange rates: not readable; every currency is 1.0 {currency}.",
+        "notes: the API lists none; notes.yaml is empty. Product lines of deleted deals cannot be read.",
+    ]
+    rates = {entry["code"]: 1.0 for entry in records["currencies"]}
+    company = {"id": _company_id(lists), "name": f"Snapshot of {host}", "default_currency": currency,
+               "api_user_id": user_id, "tokens": {}, "exchange_rates": {"base": currency, "rates": rates}}  # fmt: skip
+    return Rebuilt(company, {resource: records[resource] for resource in RESOURCES}, builder.defaults)
 
+
+def _pipelines_and_stages(builder: Builder, deals: list[Record]) -> dict[str, list[Record]]:
+    for field_record in builder.lists["deal_fields"]:
+        _see_options(builder, field_record)
     pipelines = builder.rebuild("pipeline", [deal["pipeline_id"] for deal in deals],
                                 {"order_nbr": 0, "active_flag": True, "deal_probability": 0}, "Pipeline")  # fmt: skip
-    for field_record in lists["deal_fields"]:
-        _see_options(builder, field_record)
     rules = builder.stage_rules({pipeline["id"]: pipeline for pipeline in pipelines})
     stage_fill = {"order_nbr": 0, "deal_probability": 100, "rotten_flag": False, "rotten_days": None,
                   "active_flag": True}  # fmt: skip
@@ -201,7 +227,14 @@ def rebuild(
         stage.update(rules.get(stage["id"], {}))
     builder.defaults.append("stages: probability and rotting are not shown; told from the deals where they show "
                             "them, else probability 100 and no rotting.")  # fmt: skip
+    return {"pipelines": pipelines, "stages": stages}
 
+
+def _people(
+    builder: Builder, records: dict[str, list[Record]], user_id: int, whole_persons: bool
+) -> dict[str, list[Record]]:
+    """Persons, organizations and products: what deals, activities and product lines show of them."""
+    deals, activities, now = records["deals"], records["activities"], builder.now
     people = [deal["person_id"] for deal in deals] + [activity.get("person_id") for activity in activities]
     people += [entry.get("person_id") for activity in activities for entry in activity.get("participants") or []]
     persons = builder.rebuild("person", people, {"email": [], "phone": [], "org_id": None, "owner_id": user_id,
@@ -219,35 +252,10 @@ def rebuild(
         builder.defaults.append("persons and organizations: only what deals and activities show; a person's "
                                 "organization is not shown (org_id null; --deal-persons reads it), add times "
                                 "are the snapshot's.")  # fmt: skip
-    products = builder.rebuild("product", [line["product_id"] for line in lines],
+    products = builder.rebuild("product", [line["product_id"] for line in records["deal_products"]],
                                {"code": None, "owner_id": user_id, "tax": 0, "prices": [], "active_flag": True,
                                 "add_time": now}, "Product")  # fmt: skip
-    owners = [user_id, *(deal[key] for deal in deals for key in ("user_id", "creator_user_id"))]
-    owners += [record.get(key) for record in [*activities, *filters, *persons, *organizations, *products]
-               for key in ("user_id", "owner_id")]  # fmt: skip
-    users = builder.rebuild("user", owners, {"email": "", "active_flag": True, "is_admin": False,
-                                             "default_currency": currency, "add_time": now}, "User")  # fmt: skip
-    used = [deal["currency"] for deal in deals] + [user["default_currency"] for user in users]
-    currencies += _missing_currencies(currencies, used, builder)
-    activity_types = by_id(lists["activity_types"])
-    activity_types += _missing_types(activity_types, activities, builder)
-    builder.defaults += [
-        f"company: its name is not readable; named 'Snapshot of {host}', default currency {currency} "
-        "(the most used by deals), also of every user whose own is not shown.",
-        f"exchange rates: not readable; every currency is 1.0 {currency}.",
-        "notes: the API lists none; notes.yaml is empty. Product lines of deleted deals cannot be read.",
-    ]
-    company = {"id": _company_id(lists), "name": f"Snapshot of {host}", "default_currency": currency,
-               "api_user_id": user_id, "tokens": {},
-               "exchange_rates": {"base": currency, "rates": {entry["code"]: 1.0 for entry in currencies}}}  # fmt: skip
-    records = {
-        "users": users, "pipelines": pipelines, "stages": stages, "organizations": organizations,
-        "persons": persons, "products": products, "currencies": currencies,
-        "deal_fields": by_id(lists["deal_fields"]), "activity_fields": by_id(lists["activity_fields"]),
-        "activity_types": activity_types, "deals": deals, "activities": activities, "deal_products": lines,
-        "notes": [], "filters": filters,
-    }  # fmt: skip
-    return Rebuilt(company, records, builder.defaults)
+    return {"persons": persons, "organizations": organizations, "products": products}
 
 
 def _see_options(builder: Builder, field_record: Record) -> None:

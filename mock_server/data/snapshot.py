@@ -57,7 +57,7 @@ def take(source: Source, progress: Progress, *, deal_persons: bool = False) -> T
     for resource, path in simple:
         taken.lists[resource] = _read_all(source, taken, resource, [(path, {})], progress, paged=False)
     taken.lists["deal_fields"] = _read_all(source, taken, "deal_fields", [("/dealFields", {})], progress)
-    taken.lists["filters"] = _filters(source, taken, progress)
+    taken.lists["filters"] = _filters(source, progress)
     deal_lists = [("/deals", {"status": "all_not_deleted"}), ("/deals", {"status": "deleted"})]
     taken.lists["deals"] = _read_all(source, taken, "deals", deal_lists, progress)
     taken.lists["activities"] = _read_all(source, taken, "activities", [("/activities", {"user_id": 0})], progress)
@@ -103,9 +103,10 @@ def _read_all(
     return list(records.values())
 
 
-def _filters(source: Source, taken: Taken, progress: Progress) -> list[dict[str, Any]]:
+def _filters(source: Source, progress: Progress) -> list[dict[str, Any]]:
     """The list leaves out the conditions; each filter's details carry them."""
-    listed = [entry for entry in source.get("/filters").get("data") or [] if isinstance(entry, dict) and "id" in entry]
+    listed = [entry for entry in source.get("/filters").get("data") or []
+              if isinstance(entry, dict) and isinstance(entry.get("id"), int)]  # fmt: skip
     details = []
     for summary in listed:
         detail = source.get(f"/filters/{summary['id']}").get("data")
