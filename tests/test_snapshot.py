@@ -341,6 +341,27 @@ def test_source__rate_spaces_requests() -> None:
     assert time.slept == [0.25, 0.25]
 
 
+def test_source__an_unreachable_url_fails_at_once_but_a_lost_connection_later_is_retried() -> None:
+    time = FakeTime()
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if len(calls) in (1, 3):
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json=OK)
+
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    source = Source("http://crm.example/v1", "t", Pacer(clock=time.clock, sleep=time.sleep), client=client)
+
+    with pytest.raises(SourceError, match="cannot reach http://crm.example/v1"):
+        source.get("/currencies")
+    assert source.get("/currencies") == OK
+    assert source.get("/deals") == OK
+    assert calls == ["/v1/currencies", "/v1/currencies", "/v1/deals", "/v1/deals"]
+    assert time.slept == [1.0]
+
+
 def test_source__a_refused_token_is_named_without_the_token() -> None:
     source = paced_source([httpx.Response(401, json={"success": False, "error": "secret-token is bad"})], FakeTime())
 

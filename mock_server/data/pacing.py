@@ -75,6 +75,7 @@ class Source:
         self.pacer = pacer
         self.client = client or httpx.Client(timeout=60, headers={"user-agent": f"fintesk-mock-snapshot/{__version__}"})
         self.requests = 0
+        self.answered = False
 
     def close(self) -> None:
         self.client.close()
@@ -89,11 +90,13 @@ class Source:
             try:
                 response = self.client.get(url, params=params, headers={"x-api-token": self.token})
             except httpx.HTTPError as error:
-                if attempt == ATTEMPTS:
+                # A wrong URL fails at once; once the account has answered, a lost connection is worth retrying.
+                if attempt == ATTEMPTS or not self.answered:
                     reason = f"{type(error).__name__}: {self.mask(error)}"
                     raise SourceError(f"cannot reach {self.base_url}: {reason}") from None
                 self.pacer.hold(2 ** (attempt - 1))
                 continue
+            self.answered = True
             self.pacer.observe(response.status_code, response.headers)
             if response.status_code == 429:
                 continue
