@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from mock_server.client import MockControl
 from mock_server.data import fixtures
@@ -175,7 +175,7 @@ def test_snapshot__product_lines_and_products_are_the_same(round_trip: dict[str,
 def test_snapshot__the_tokens_user_is_the_api_user_and_no_token_is_written(round_trip: dict[str, Any]) -> None:
     out: Path = round_trip["out"]
 
-    company = yaml.safe_load((out / "company.yaml").read_text(encoding="utf-8"))
+    company = json.loads((out / "company.json").read_text(encoding="utf-8"))
     assert company["api_user_id"] == MARIA and company["tokens"] == {}
     written = "".join(path.read_text(encoding="utf-8") for path in out.iterdir())
     assert SOURCE_TOKEN not in written
@@ -222,7 +222,7 @@ def test_snapshot__force_replaces_a_non_empty_out(plain_server: str, tmp_path: P
 
     assert result.returncode == 0, result.stderr
     assert not (out / "mine.txt").exists()
-    assert (out / "deals.yaml").exists()
+    assert (out / "deals.json").exists()
     assert [path.name for path in tmp_path.iterdir()] == ["account"]
 
 
@@ -266,22 +266,22 @@ def test_write_folder__an_interrupted_write_leaves_the_old_folder(
 ) -> None:
     out = tmp_path / "account"
     out.mkdir()
-    (out / "deals.yaml").write_text("[]")
+    (out / "deals.json").write_text("[]")
     written: list[Any] = []
 
-    def dump_then_stop(content: Any, **options: Any) -> str:
+    def dump_then_stop(content: Any, **options: Any) -> bytes:
         written.append(content)
         if len(written) == 3:
             raise KeyboardInterrupt
-        return "[]\n"
+        return b"[]"
 
-    monkeypatch.setattr(snapshot_module.yaml, "dump", dump_then_stop)
+    monkeypatch.setattr(snapshot_module.orjson, "dumps", dump_then_stop)
     records = {"users": [], "pipelines": [], "stages": [], "deals": []}
     with pytest.raises(KeyboardInterrupt):
         snapshot_module.write_folder(out, {"id": 1}, records, force=True)
 
     assert [path.name for path in tmp_path.iterdir()] == ["account"]
-    assert [path.name for path in out.iterdir()] == ["deals.yaml"]
+    assert [path.name for path in out.iterdir()] == ["deals.json"]
 
 
 # --- pacing ------------------------------------------------------------------------------------------------------

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
+import orjson
 
 from mock_server.data import fixtures
 from mock_server.data.pacing import Source
 from mock_server.data.rebuild import Rebuilt, rebuild
 
 PAGE = 500
-SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class Progress(Protocol):
@@ -176,14 +175,16 @@ def check_out(out: Path, *, force: bool) -> None:
 
 
 def write_folder(out: Path, company: dict[str, Any], records: dict[str, list[Any]], *, force: bool) -> None:
-    """Write every file into a folder beside `out`, then move it into place: an interrupted run leaves nothing."""
+    """Write every file into a folder beside `out`, then move it into place: an interrupted run leaves nothing.
+
+    Files are JSON (UTF-8, indented): a real account's 50,000 activities load in seconds, where YAML took a minute.
+    """
     check_out(out, force=force)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         for name, content in {"company": company, **records}.items():
-            text = yaml.dump(content, Dumper=SAFE_DUMPER, allow_unicode=True, sort_keys=False, width=2**30)
-            (staging / f"{name}.yaml").write_text(text, encoding="utf-8")
+            (staging / f"{name}.json").write_bytes(orjson.dumps(content, option=orjson.OPT_INDENT_2) + b"\n")
         _move_into_place(staging, out)
     finally:
         if staging.exists():
