@@ -320,6 +320,16 @@ def test_source__waits_out_a_429_and_asks_again() -> None:
     assert source.requests == 2
 
 
+def test_source__a_spent_daily_budget_stops_at_once() -> None:
+    time = FakeTime()
+    spent = {"retry-after": "2", "x-daily-requests-left": "0"}
+    source = paced_source([httpx.Response(429, headers=spent, json={"success": False})], time)
+
+    with pytest.raises(SourceError, match="requests for today are spent"):
+        source.get("/deals")
+    assert time.slept == []
+
+
 def test_source__an_exhausted_window_holds_the_next_request_until_it_resets() -> None:
     time = FakeTime()
     spent = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "2"}

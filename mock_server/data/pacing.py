@@ -99,6 +99,8 @@ class Source:
             self.answered = True
             self.pacer.observe(response.status_code, response.headers)
             if response.status_code == 429:
+                if header_number(response.headers, "x-daily-requests-left") == 0:
+                    raise SourceError(f"{where}: the token's requests for today are spent (x-daily-requests-left: 0).")
                 continue
             if response.status_code >= 500 and attempt < ATTEMPTS:
                 self.pacer.hold(2 ** (attempt - 1))
