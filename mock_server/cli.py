@@ -150,7 +150,8 @@ def snapshot(base_url: str, token: str, out: Path, rate: float, force: bool, dea
     import sys
     from datetime import UTC, datetime
 
-    from mock_server.data import progress, snapshot
+    from mock_server.data import progress
+    from mock_server.data import snapshot as snapshots
     from mock_server.data.pacing import Pacer, Source, SourceError
 
     source = Source(base_url, token, Pacer(rate))
@@ -158,8 +159,8 @@ def snapshot(base_url: str, token: str, out: Path, rate: float, force: bool, dea
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     try:
         with progress.reporter(sys.stdout.isatty()) as shown:
-            rebuilt = snapshot.snapshot(source, out, force=force, progress=shown, now=now, deal_persons=deal_persons)
-    except (SourceError, snapshot.OutExists) as error:
+            rebuilt = snapshots.snapshot(source, out, force=force, progress=shown, now=now, deal_persons=deal_persons)
+    except (SourceError, snapshots.OutExists) as error:
         raise SnapshotError(str(error)) from None
     except FixtureError as error:
         raise click.ClickException(f"the snapshot does not pass the fixture checks: {error}") from None
