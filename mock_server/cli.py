@@ -189,3 +189,50 @@ def scenarios() -> None:
     width = max((len(name) for name, _ in names), default=0)
     for name, description in names:
         click.echo(f"{name.ljust(width)}  {description}")
+
+
+class SnapshotError(click.ClickException):
+    exit_code = 2
+
+
+@main.command()
+@click.option("--base-url", envvar="FINTESK_MOCK_BASE_URL", required=True,
+              help="The account's API base, e.g. https://yourcompany.fintesk.com/api/v1.")  # fmt: skip
+@click.option("--token", envvar=["FINTESK_MOCK_TOKEN", "FINTESK_CHECK_TOKEN"], required=True,
+              help="API token (or FINTESK_CHECK_TOKEN); sent in x-api-token, never written anywhere.")  # fmt: skip
+@click.option("--out", envvar="FINTESK_MOCK_OUT", required=True, type=click.Path(path_type=Path),
+              help="Fixture folder to write; must be empty or missing unless --force.")  # fmt: skip
+@click.option("--rate", envvar="FINTESK_MOCK_RATE", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="At most this many requests per second.")  # fmt: skip
+@click.option("--force", envvar="FINTESK_MOCK_FORCE", is_flag=True, help="Replace a non-empty --out.")
+@click.option("--deal-persons", envvar="FINTESK_MOCK_DEAL_PERSONS", is_flag=True,
+              help="Also read each deal's persons (a request more per deal): organizations, details.")  # fmt: skip
+def snapshot(base_url: str, token: str, out: Path, rate: float, force: bool, deal_persons: bool) -> None:
+    """Copy an account into a fixture folder through its API, with GET requests only."""
+    import sys
+    from datetime import UTC, datetime
+
+    from mock_server.data import progress
+    from mock_server.data import snapshot as snapshots
+    from mock_server.data.pacing import Pacer, Source, SourceError
+
+    source = Source(base_url, token, Pacer(rate))
+    click.echo(f"Snapshot of {source.base_url} into {out}: GET only, at most {rate:g} requests/s.")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        with progress.reporter(sys.stdout.isatty()) as shown:
+            rebuilt = snapshots.snapshot(source, out, force=force, progress=shown, now=now, deal_persons=deal_persons)
+    except (SourceError, snapshots.OutExists) as error:
+        raise SnapshotError(str(error)) from None
+    except FixtureError as error:
+        raise click.ClickException(f"the snapshot does not pass the fixture checks: {error}") from None
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted after {source.requests} requests; {out} is unchanged.", err=True)
+        raise SystemExit(130) from None
+    finally:
+        source.close()
+    counts = ", ".join(f"{len(records)} {name}" for name, records in rebuilt.records.items() if records)
+    click.echo(f"Wrote {out} from {source.requests} GET requests: {counts}.")
+    click.echo("Not readable through the API, so set to a default (see the README):")
+    for line in rebuilt.defaults:
+        click.echo(f"  - {line}")
