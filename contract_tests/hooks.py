@@ -15,6 +15,7 @@ from schemathesis.cli import EventHandler, handler
 from schemathesis.engine import Status, events
 
 import contract_tests.checks  # noqa: F401  (registers the Fintesk checks)
+import contract_tests.lists  # noqa: F401
 
 CREATES = {"addDeal", "addActivity", "addActivityType", "addDealField", "addDealProduct", "addFilter"}
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,3 +66,34 @@ def dropped_field(document: dict[str, Any]) -> None:
 def broken_pagination(document: dict[str, Any]) -> None:
     pagination = document["additional_data"]["pagination"]
     pagination["more_items_in_collection"] = not pagination["more_items_in_collection"]
+
+
+def truncated_list(document: dict[str, Any]) -> None:
+    """A server that never admits there is more: every page claims to be the last."""
+    pagination = document["additional_data"]["pagination"]
+    pagination["more_items_in_collection"] = False
+    pagination.pop("next_start", None)
+
+
+def skipped_item(document: dict[str, Any]) -> None:
+    """A server that loses the last record of every page that has a successor (paging then filtering)."""
+    if document["additional_data"]["pagination"].get("more_items_in_collection") and len(document["data"]) > 1:
+        document["data"].pop()
+
+
+class DropQuery:
+    """Wraps an ASGI app and removes one query parameter from every request: the server ignores it."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            kept = urlencode([(key, value) for key, value in pairs if key != self.name])
+            scope = {**scope, "query_string": kept.encode("latin-1")}
+        await self.app(scope, receive, send)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
