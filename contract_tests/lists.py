@@ -56,24 +56,6 @@ def fintesk_pagination(ctx: CheckContext, response: Response, case: Case[Any]) -
     return None
 
 
-@schemathesis.check
-def fintesk_pagination_echo(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """`pagination.start` is the requested start and `pagination.limit` the requested limit (default 100, cap 500)."""
-    page = page_of(response)
-    if page is None or not takes_paging(case):
-        return None
-    pagination, _ = page
-    start, limit = _asked(case, "start", 0), _asked(case, "limit", DEFAULT_LIMIT)
-    if start is not None and pagination.get("start") != start:
-        answered = pagination.get("start")
-        raise AssertionError(f"`pagination.start` should echo the requested start {start}, got {answered}")
-    if limit is not None and pagination.get("limit") != min(limit, MAX_LIMIT):
-        expected = min(limit, MAX_LIMIT)
-        raise AssertionError(f"`pagination.limit` should be {expected} for a requested limit of {limit}, got "
-                             f"{pagination.get('limit')}")  # fmt: skip
-    return None
-
-
 def _peek(case: Case[Any], response: Response, start: int) -> tuple[dict[str, Any], list[Any]] | None:
     """The page of one item at `start` of the same list, asked the way the checked request was."""
     probe = case.operation.Case(
@@ -90,34 +72,65 @@ def _changed(case: Case[Any], response: Response, more: bool) -> bool:
 
 @schemathesis.check
 def fintesk_pagination_complete(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """A page tells the truth about its collection: no more items means the next position is empty, and
-    `next_start` is where the following records begin, none skipped, none repeated."""
+    """A page tells the truth about its collection. Walking: where a page says no more items follow, the same list
+    is empty; where it says more follow, `next_start` is where they begin, none skipped. Comparing: a page of two or
+    more items, asked again with limit 1, says more items follow from start + 1."""
     page = page_of(response)
     if page is None or not takes_paging(case):
         return None
     pagination, items = page
-    start, more, next_start = pagination.get("start"), bool(pagination.get("more_items_in_collection")), None
-    if not isinstance(start, int):
-        return None
+    start, more = pagination.get("start"), bool(pagination.get("more_items_in_collection"))
+    next_start = pagination.get("next_start") if more else None
+    if not isinstance(start, int) or (more and not isinstance(next_start, int)):
+        return None  # fintesk_pagination_echo and fintesk_pagination report these
     following = start + len(items)
-    if more:
-        next_start = pagination.get("next_start")
-        if not isinstance(next_start, int):
-            return None  # fintesk_pagination reports a missing `next_start`
-        if next_start < following:
-            raise AssertionError(f"`next_start` {next_start} points back into this page, which ends at {following}")
+    if next_start is not None and next_start < following:
+        raise AssertionError(f"`next_start` {next_start} points back into this page, which ends at {following}")
     ahead = _peek(case, response, following)
-    if ahead is None:
+    if ahead is not None:
+        if not more and ahead[1] and not _changed(case, response, more):
+            raise AssertionError(f"The page says no more items follow, but the list still has records from {following}")
+        if next_start == following and not ahead[1] and not _changed(case, response, more):
+            raise AssertionError(f"The page says more items follow from {next_start}, but the list is empty there")
+        if next_start is not None and next_start > following and ahead[1]:
+            raise AssertionError(f"`next_start` is {next_start}, so the records from {following} on would be skipped")
+    first = _peek(case, response, start) if len(items) > 1 else None
+    if first is not None and first[0].get("limit") == 1:  # a server that ignores limit is fintesk_pagination_echo's
+        said = first[0]
+        if not said.get("more_items_in_collection") and not _changed(case, response, more):
+            raise AssertionError(
+                f"This page holds {len(items)} items from start {start}, but the first of them alone "
+                "(limit 1) is reported as the last item of the list"
+            )
+        if said.get("more_items_in_collection") and said.get("next_start") != start + 1:
+            raise AssertionError(
+                f"Asked from start {start} with limit 1, the list says more items follow but gives "
+                f"`next_start` {said.get('next_start')!r}, not {start + 1}"
+            )
+    return None
+
+
+@schemathesis.check
+def fintesk_pagination_echo(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """`pagination.start` is the requested start and `pagination.limit` the requested limit (default 100, cap 500);
+    a request that left the limit at its default is followed by one asking for a single item."""
+    page = page_of(response)
+    if page is None or not takes_paging(case):
         return None
-    if not more and ahead[1] and not _changed(case, response, more):
-        raise AssertionError(
-            f"The page says no more items follow, but the same list asked from start {following} still has records"
-        )
-    if more and next_start == following and not ahead[1] and not _changed(case, response, more):
-        raise AssertionError(f"The page says more items follow from {next_start}, but the list is empty there")
-    if more and next_start is not None and next_start > following and ahead[1]:
-        raise AssertionError(
-            f"`next_start` is {next_start}, but the records from {following} on would be skipped: the page "
-            f"holds {len(items)} items from start {start}"
-        )
+    pagination, items = page
+    start, limit = _asked(case, "start", 0), _asked(case, "limit", DEFAULT_LIMIT)
+    if start is not None and pagination.get("start") != start:
+        answered = pagination.get("start")
+        raise AssertionError(f"`pagination.start` should echo the requested start {start}, got {answered}")
+    if limit is not None and pagination.get("limit") != min(limit, MAX_LIMIT):
+        expected = min(limit, MAX_LIMIT)
+        raise AssertionError(f"`pagination.limit` should be {expected} for a requested limit of {limit}, got "
+                             f"{pagination.get('limit')}")  # fmt: skip
+    if limit == DEFAULT_LIMIT and start is not None and items:
+        single = _peek(case, response, start)
+        if single is not None and (single[0].get("limit") != 1 or len(single[1]) > 1):
+            raise AssertionError(
+                f"Asked for limit 1, the list answers {len(single[1])} items and `pagination.limit` "
+                f"{single[0].get('limit')!r}: the limit is ignored"
+            )
     return None
