@@ -1,4 +1,4 @@
-"""Schemathesis hooks of `fintesk-mock check`: Fintesk checks, pacing, cleanup bookkeeping, a per-operation table."""
+"""Schemathesis hooks of `fintesk-mock check`: Fintesk checks, pacing, cleanup bookkeeping, output for logs."""
 
 from __future__ import annotations
 

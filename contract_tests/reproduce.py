@@ -1,9 +1,8 @@
-"""Reproduction commands that run as printed: the run's token as `$FINTESK_CHECK_TOKEN`, made-up credentials as sent.
+"""Reproduction commands that run as printed: the run's token as `$FINTESK_CHECK_TOKEN`, made-up credentials as sent."""
 
-Schemathesis masks every credential in its `curl` commands as `[Filtered]`, which keeps the token out of the output
-but leaves a command that cannot be pasted. The request as it was sent tells which masked value was the run's token
-(shown as the variable, which the shell fills in) and which was one a check made up (shown as it was: no secret).
-"""
+# Schemathesis masks every credential in its `curl` commands as `[Filtered]`, which keeps the token out of the output
+# but leaves a command that cannot be pasted. The request as it was sent tells which masked value was the run's token
+# (shown as the variable, which the shell fills in) and which one a check made up (shown as sent: no secret).
 
 from __future__ import annotations
 

@@ -312,3 +312,20 @@ def test_a_run_finds_a_list_that_hides_further_pages_and_prints_a_reproduction_t
         env = {**os.environ, "FINTESK_CHECK_TOKEN": PLANTED_TOKEN}
         result = subprocess.run(["sh", "-c", command + " -s"], env=env, capture_output=True, text=True, timeout=60)
     assert json.loads(result.stdout)["success"] is True
+
+
+def test_every_option_can_come_from_a_fintesk_check_variable() -> None:
+    from click.testing import CliRunner
+
+    from contract_tests.runner import check
+
+    env = {"FINTESK_CHECK_BASE_URL": "http://127.0.0.1:9/v1", "FINTESK_CHECK_TOKEN": TOKEN,
+           "FINTESK_CHECK_INCLUDE_OPERATION": "getDael", "FINTESK_CHECK_MODE": "positive"}  # fmt: skip
+    result = CliRunner().invoke(check, [], env=env)
+    assert result.exit_code == 2
+    assert "unknown operationId getDael" in result.output
+    result = CliRunner().invoke(check, [], env={**env, "FINTESK_CHECK_MODE": "sideways"})
+    assert result.exit_code == 2 and "sideways" in result.output
+    options = {param.name: param for param in check.params}
+    assert all(param.envvar == f"FINTESK_CHECK_{param.opts[0][2:].replace('-', '_').upper()}"
+               for param in options.values())  # fmt: skip
