@@ -224,3 +224,24 @@ def test_a_step_with_an_unfilled_parameter_is_told_apart() -> None:
     assert has_unfilled_parameter(SimpleNamespace(query=None, path_parameters={"id": None}))
     assert not has_unfilled_parameter(SimpleNamespace(query={"ids": [3]}, path_parameters={"id": 3}))
     assert not has_unfilled_parameter(SimpleNamespace(query=None, path_parameters=None))
+
+
+def queries_sent(seed: int) -> list[str]:
+    harness = Harness(mock_app(), TOKEN, checks=["not_a_server_error"])
+    sent: list[str] = []
+    validate = harness.validate
+
+    def recording(report: Any, case: Any, response: Any, recorder: Any = None) -> None:
+        sent.append(repr(case.query))
+        validate(report, case, response, recorder)
+
+    harness.validate = recording  # type: ignore[method-assign]
+    harness.run(["getDeals"], max_examples=8, seed=seed)
+    return sent
+
+
+def test_the_in_process_harness_repeats_a_seed_and_varies_with_it() -> None:
+    first = queries_sent(3)
+    assert len(first) >= 8
+    assert queries_sent(3) == first
+    assert queries_sent(4) != first
