@@ -50,6 +50,7 @@ def test_check_passes_a_conformant_mock_and_prints_the_table(locked_server: str,
     assert result.returncode == 0, output[-3000:]
     assert "requests and failed checks per operation" in output
     assert "POST /deals" in output
+    assert "Seed: 7" in output  # the seed drives generation (no "not used in the deterministic mode")
     assert "Stateful phase skipped" not in output and re.search(r"^stateful +\d+ scenarios?: ", output, re.M)
     assert junit.exists() and "testsuite" in junit.read_text()
     assert TOKEN not in output and TOKEN not in junit.read_text()
