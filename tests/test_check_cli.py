@@ -163,10 +163,16 @@ def test_unknown_operation_exits_2_from_the_command(locked_server: str) -> None:
     assert "unknown operationId getDael" in result.stderr and "getDeals" in result.stderr
 
 
-@pytest.mark.parametrize("selection", [("--include-operation", "getCurrencies"), ("--include-tag", "Currencies")])
-def test_a_selection_without_links_skips_the_stateful_phase_and_passes(
-    locked_server: str, tmp_path: Path, selection: tuple[str, str]
-) -> None:
+@pytest.mark.parametrize("selection", [{"include_operation": ("getCurrencies",)}, {"include_tag": ("Currencies",)}])
+def test_a_selection_without_links_plans_no_stateful_phase(selection: dict[str, Any]) -> None:
+    options, chosen, notes = plan("http://127.0.0.1:8080/v1", CheckOptions(**selection))
+    assert chosen == ["getCurrencies"]
+    assert options.phases == "examples,coverage,fuzzing"
+    assert notes == ["Stateful phase skipped: the chosen operations have no links between them."]
+
+
+def test_a_selection_without_links_passes_a_correct_mock(locked_server: str, tmp_path: Path) -> None:
+    selection = ("--include-operation", "getCurrencies")
     result = run_check_cli(
         "--base-url", locked_server, "--token", TOKEN, *selection, "--max-examples", "3", cwd=tmp_path
     )  # fmt: skip
