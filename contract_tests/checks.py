@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -46,6 +47,13 @@ IDENTITY = {
     "updateActivityType": "id", "deleteActivityType": "id", "updateDealProduct": "product_attachment_id",
     "deleteDealProduct": "product_attachment_id",
 }  # fmt: skip
+# operationId -> the path parameter a probe replaces with an id no record of the account can have
+PROBED = {
+    **IDENTITY,
+    **dict.fromkeys(("getDealActivities", "getDealUpdates", "getDealPersons", "getDealProducts"), "id"),
+}
+# How far past the largest id seen a probe goes: more records than an account adds while a run lasts.
+BEYOND = 1_000_000
 # delete operationId -> the read by id that must then answer 404
 GONE = {"deleteDeals": "getDeal", "deleteActivities": "getActivity", "deleteDealField": "getDealField"}
 # create operationId -> the read by id another tenant must not be able to do
@@ -74,7 +82,7 @@ ECHOED = {
 }  # fmt: skip
 
 
-def _body(response: Response) -> Any:
+def body_of(response: Response) -> Any:
     try:
         return response.json()
     except (ValueError, json.JSONDecodeError):
@@ -84,7 +92,7 @@ def _body(response: Response) -> Any:
 @schemathesis.check
 def fintesk_envelope(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """`success` is true exactly on 2xx, and error bodies have the Fintesk error shape."""
-    body = _body(response)
+    body = body_of(response)
     if not isinstance(body, dict):
         raise AssertionError(f"Expected a JSON object envelope, got {str(response.text)[:120]!r}")
     ok = 200 <= response.status_code < 300
@@ -106,37 +114,11 @@ def fintesk_envelope(ctx: CheckContext, response: Response, case: Case[Any]) -> 
     return None
 
 
-def _items(data: Any) -> list[Any] | None:
+def items_of(data: Any) -> list[Any] | None:
     if isinstance(data, list):
         return data
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         return list(data["items"])
-    return None
-
-
-@schemathesis.check
-def fintesk_pagination(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """`more_items_in_collection` and `next_start` agree, a page holds at most `limit` items, `start` echoes."""
-    body = _body(response)
-    if not (200 <= response.status_code < 300) or not isinstance(body, dict):
-        return None
-    pagination = (body.get("additional_data") or {}).get("pagination")
-    if not isinstance(pagination, dict):
-        return None
-    more, next_start = pagination.get("more_items_in_collection"), pagination.get("next_start")
-    start, limit = pagination.get("start"), pagination.get("limit")
-    if more and next_start is None:
-        raise AssertionError("`more_items_in_collection` is true but `next_start` is missing")
-    if not more and next_start is not None:
-        raise AssertionError(f"`next_start` is {next_start} but `more_items_in_collection` is false")
-    if more and isinstance(start, int) and isinstance(limit, int) and next_start != start + limit:
-        raise AssertionError(f"`next_start` should be start + limit = {start + limit}, got {next_start}")
-    asked = (case.query or {}).get("start")
-    if isinstance(asked, int) and start != asked:
-        raise AssertionError(f"`pagination.start` should echo the requested start {asked}, got {start}")
-    items = _items(body.get("data"))
-    if items is not None and isinstance(limit, int) and len(items) > limit:
-        raise AssertionError(f"The page holds {len(items)} items, more than `limit` {limit}")
     return None
 
 
@@ -152,7 +134,7 @@ def _referenced(item: dict[str, Any]) -> Iterator[tuple[str, str, int]]:
 @schemathesis.check
 def fintesk_related_objects(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Every user, person, organization, deal, stage and pipeline id in `data` is in `related_objects`."""
-    body = _body(response)
+    body = body_of(response)
     if not (200 <= response.status_code < 300) or not isinstance(body, dict):
         return None
     related = body.get("related_objects")
@@ -194,7 +176,7 @@ def fintesk_rate_limit_headers(ctx: CheckContext, response: Response, case: Case
 def fintesk_read_after_write(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """An add or update takes over the fields it was given, and a following read returns the same record."""
     operation_id = case.operation.definition.raw.get("operationId")
-    body = _body(response)
+    body = body_of(response)
     if operation_id not in READS or not (200 <= response.status_code < 300) or not isinstance(body, dict):
         return None
     written = body.get("data")
@@ -221,14 +203,14 @@ def _read_back(
     read_id, mode = READS[operation_id]
     operation = case.operation.schema.find_operation_by_id(read_id)
     if mode == "id":
-        read_case = operation.Case(path_parameters={"id": written["id"]}, query=_auth_query(response))
+        read_case = operation.Case(path_parameters={"id": written["id"]}, query=auth_query(response))
     elif mode == "deal_list":
-        query = {"limit": 500, **_auth_query(response)}
+        query = {"limit": 500, **auth_query(response)}
         read_case = operation.Case(path_parameters={"id": case.path_parameters["id"]}, query=query)
     else:
-        read_case = operation.Case(query=_auth_query(response))
-    answer = read_case.call(headers=_auth_headers(response))
-    payload = _body(answer)
+        read_case = operation.Case(query=auth_query(response))
+    answer = read_case.call(headers=auth_headers(response))
+    payload = body_of(answer)
     if answer.status_code != 200 or not isinstance(payload, dict):
         return None
     data = payload.get("data")
@@ -237,12 +219,12 @@ def _read_back(
     return next((item for item in data or [] if isinstance(item, dict) and item.get("id") == written["id"]), None)
 
 
-def _auth_headers(response: Response) -> dict[str, str]:
+def auth_headers(response: Response) -> dict[str, str]:
     sent = response.request.headers
     return {name: str(sent[name]) for name in ("x-api-token", "Authorization") if name in sent}
 
 
-def _auth_query(response: Response) -> dict[str, str]:
+def auth_query(response: Response) -> dict[str, str]:
     query = parse_qs(urlsplit(str(response.request.url)).query)
     return {"api_token": query["api_token"][0]} if "api_token" in query else {}
 
@@ -251,7 +233,7 @@ def _auth_query(response: Response) -> dict[str, str]:
 def fintesk_identity(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A read, update or delete of one record by id answers about that record, not another or a made-up one."""
     parameter = IDENTITY.get(case.operation.definition.raw.get("operationId"))
-    body = _body(response)
+    body = body_of(response)
     if parameter is None or not (200 <= response.status_code < 300) or not isinstance(body, dict):
         return None
     asked = (case.path_parameters or {}).get(parameter)
@@ -266,7 +248,7 @@ def fintesk_tenant_isolation(ctx: CheckContext, response: Response, case: Case[A
     """A record one token creates is invisible to another token (set FINTESK_CHECK_OTHER_TOKEN to enable)."""
     other = os.environ.get("FINTESK_CHECK_OTHER_TOKEN")
     operation_id = case.operation.definition.raw.get("operationId")
-    body = _body(response)
+    body = body_of(response)
     if (
         not other
         or operation_id not in ISOLATED
@@ -289,7 +271,7 @@ def fintesk_tenant_isolation(ctx: CheckContext, response: Response, case: Case[A
 def fintesk_deleted_stay_deleted(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Every record a delete reports is gone: reading it by id is a 404 (bulk deletes included)."""
     operation_id = case.operation.definition.raw.get("operationId")
-    body = _body(response)
+    body = body_of(response)
     if operation_id not in GONE or not (200 <= response.status_code < 300) or not isinstance(body, dict):
         return None
     data = body.get("data") or {}
@@ -298,20 +280,66 @@ def fintesk_deleted_stay_deleted(ctx: CheckContext, response: Response, case: Ca
     for record_id in ids if isinstance(ids, list) else [ids]:
         if not isinstance(record_id, int):
             continue
-        answer = read.Case(path_parameters={"id": record_id}, query=_auth_query(response))
-        status = answer.call(headers=_auth_headers(response)).status_code
+        answer = read.Case(path_parameters={"id": record_id}, query=auth_query(response))
+        status = answer.call(headers=auth_headers(response)).status_code
         if status != 404:
             raise AssertionError(f"Record {record_id} was reported deleted, but reading it answers {status}, not 404")
     return None
 
 
-FINTESK_CHECKS = [
-    fintesk_envelope,
-    fintesk_pagination,
-    fintesk_related_objects,
-    fintesk_rate_limit_headers,
-    fintesk_read_after_write,
-    fintesk_identity,
-    fintesk_tenant_isolation,
-    fintesk_deleted_stay_deleted,
-]
+class IdHorizon:
+    """The largest record id the run has seen in answers that list or create records (never in one that echoes
+    an id it was asked for, so a server that invents records cannot move it)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.largest = 0
+
+    def learn(self, data: Any) -> None:
+        records = items_of(data)
+        ids = [record_id for record in records or [data] if (record_id := _record_id(record)) is not None]
+        if ids:
+            with self.lock:
+                self.largest = max(self.largest, *ids)
+
+
+def _record_id(record: Any) -> int | None:
+    if isinstance(record, dict) and isinstance(record.get("item"), dict):
+        record = record["item"]  # a search result wraps the record
+    value = record.get("id") if isinstance(record, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+HORIZON = IdHorizon()
+
+
+@schemathesis.check
+def fintesk_unknown_id_is_404(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """A read, update or delete of an id well past the largest the run has seen answers 404 in the error envelope."""
+    operation_id = case.operation.definition.raw.get("operationId")
+    body = body_of(response)
+    if not (200 <= response.status_code < 300) or not isinstance(body, dict):
+        return None
+    if operation_id not in IDENTITY:
+        HORIZON.learn(body.get("data"))
+    parameter = PROBED.get(operation_id)
+    if parameter is None or parameter not in (case.path_parameters or {}):
+        return None
+    unknown = HORIZON.largest + BEYOND
+    probe = case.operation.Case(
+        path_parameters={**case.path_parameters, parameter: unknown},
+        query=dict(case.query or {}),
+        body=case.body,
+        media_type=case.media_type,
+    )
+    answer = probe.call(headers=auth_headers(response))
+    asked = f"{case.method.upper()} {probe.formatted_path}"
+    if answer.status_code != 404:
+        raise AssertionError(
+            f"`{asked}` names a record well past the largest id seen ({HORIZON.largest}), so none can exist, "
+            f"but it answered {answer.status_code}, not 404"
+        )
+    payload = body_of(answer)
+    if not isinstance(payload, dict) or payload.get("success") is not False or not payload.get("error"):
+        raise AssertionError(f"`{asked}` answered 404 without the Fintesk error envelope: {answer.text[:120]!r}")
+    return None

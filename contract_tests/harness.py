@@ -19,6 +19,7 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import FailureGroup
 
 import contract_tests.checks  # noqa: F401  (registers the Fintesk checks)
+import contract_tests.lists  # noqa: F401
 from mock_server import SPEC_PATH
 from mock_server.data.fixtures import SAFE_LOADER
 

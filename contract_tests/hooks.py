@@ -1,9 +1,10 @@
-"""Schemathesis hooks of `fintesk-mock check`: Fintesk checks, pacing, cleanup bookkeeping, a per-operation table."""
+"""Schemathesis hooks of `fintesk-mock check`: Fintesk checks, pacing, cleanup bookkeeping, output for logs."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -13,8 +14,11 @@ import click
 import schemathesis
 from schemathesis.cli import EventHandler, handler
 from schemathesis.engine import Status, events
+from schemathesis.engine.run import PhaseName
 
 import contract_tests.checks  # noqa: F401  (registers the Fintesk checks)
+import contract_tests.lists  # noqa: F401
+from contract_tests.reproduce import mend
 
 CREATES = {"addDeal", "addActivity", "addActivityType", "addDealField", "addDealProduct", "addFilter"}
 
@@ -86,23 +90,67 @@ def record_created(case: Any, response: Any) -> None:
 
 @handler()
 class OperationTable(EventHandler):  # type: ignore[type-arg]
-    """After Schemathesis' own summary: requests sent and checks failed, per operation."""
+    """Fintesk output around Schemathesis' own: a line per operation as it finishes when the output is a log (not
+    a terminal), the table of requests and failed checks per operation, and reproductions that run as printed."""
 
     def __init__(self, *args: Any, **params: Any) -> None:
         self.requests: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
+        self.log_lines = not sys.stdout.isatty()
+        self.stateful = Counter[str]()
+        self.phase_started: dict[str, float] = {}
+        # case id -> (headers, URL) as sent, to put back what the reproductions mask
+        self.sent: dict[str, tuple[dict[str, str], str]] = {}
 
     def handle_event(self, ctx: Any, event: events.EngineEvent) -> None:
-        if isinstance(event, events.ScenarioFinished):
-            recorder = event.recorder
-            for case_id in recorder.interactions:
-                self.requests[self._label(recorder, case_id, event.label)] += 1
-            for case_id, checks in recorder.checks.items():
-                failed = sum(1 for check in checks if check.status == Status.FAILURE)
-                if failed:
-                    self.failed[self._label(recorder, case_id, event.label)] += failed
+        if isinstance(event, events.PhaseStarted):
+            self.phase_started[str(event.phase.name)] = event.timestamp
+        elif isinstance(event, events.ScenarioFinished):
+            self.on_scenario(event)
+        elif isinstance(event, events.PhaseFinished) and event.phase.name == PhaseName.STATEFUL_TESTING:
+            self.on_stateful_finished(event)
         elif isinstance(event, events.EngineFinished):
             self.print_table()
+            self.mend_reproductions(ctx)
+
+    def on_scenario(self, event: events.ScenarioFinished) -> None:
+        recorder = event.recorder
+        failed = 0
+        for case_id, interaction in recorder.interactions.items():
+            self.requests[self._label(recorder, case_id, event.label)] += 1
+            request = interaction.request
+            self.sent[case_id] = ({name: values[0] for name, values in request.headers.items() if values}, request.uri)
+        for case_id, checks in recorder.checks.items():
+            count = sum(1 for check in checks if check.status == Status.FAILURE)
+            self.failed[self._label(recorder, case_id, event.label)] += count
+            failed += count
+        if event.phase == PhaseName.STATEFUL_TESTING:
+            self.stateful.update(scenarios=1, cases=len(recorder.cases), failures=failed)
+        elif self.log_lines and event.label and event.status != Status.SKIP:
+            cases = pluralize(len(recorder.cases), "case")
+            line = f"{event.phase.value:<9} {event.label}: {cases}, {pluralize(failed, 'failure')}, "
+            click.echo(line + f"{event.elapsed_time:.1f}s")
+
+    def on_stateful_finished(self, event: events.PhaseFinished) -> None:
+        if not self.log_lines or not self.stateful["scenarios"]:
+            return
+        seconds = event.timestamp - self.phase_started.get(str(event.phase.name), event.timestamp)
+        counts = self.stateful
+        click.echo(
+            f"{'stateful':<9} {pluralize(counts['scenarios'], 'scenario')}: {pluralize(counts['cases'], 'case')}, "
+            f"{pluralize(counts['failures'], 'failure')}, {seconds:.1f}s"
+        )
+
+    def mend_reproductions(self, ctx: Any) -> None:
+        """Runs before Schemathesis prints its failures, so they show the commands with the token put back."""
+        token = os.environ.get("FINTESK_CHECK_TOKEN", "")
+        for groups in ctx.statistic.failures.values():
+            for group in groups.values():
+                if group.code_sample and group.case_id in self.sent:
+                    group.code_sample = mend(group.code_sample, *self.sent[group.case_id], token)
+                for step in group.steps:
+                    if step.case_id in self.sent:
+                        step.curl = mend(step.curl, *self.sent[step.case_id], token)
 
     @staticmethod
     def _label(recorder: Any, case_id: str, fallback: str | None) -> str:
@@ -122,3 +170,7 @@ class OperationTable(EventHandler):  # type: ignore[type-arg]
             line = f"  {operation.ljust(width)}  {self.requests[operation]:>8}  {failed:>6}"
             click.secho(line, fg="red" if failed else None)
         click.echo(f"  {'total'.ljust(width)}  {sum(self.requests.values()):>8}  {sum(self.failed.values()):>6}")
+
+
+def pluralize(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -8,13 +8,22 @@ from typing import Any
 
 import pytest
 
+from contract_tests.checks import HORIZON
 from contract_tests.harness import Harness, has_unfilled_parameter
 from mock_server.app import create_app
 from mock_server.control.tenancy import Tenants
 from mock_server.domain.collection import Collection, Record
 from mock_server.domain.deals import Deals
 from mock_server.settings import Settings
-from tests.planted import RewriteJSON, broken_pagination, dropped_field, wrong_type
+from tests.planted import (
+    DropQuery,
+    RewriteJSON,
+    broken_pagination,
+    dropped_field,
+    skipped_item,
+    truncated_list,
+    wrong_type,
+)
 
 TOKEN = "harness-token"
 OTHER = "harness-other-token"
@@ -58,6 +67,70 @@ def test_broken_pagination_flag_fails_fintesk_pagination() -> None:
     app = RewriteJSON(mock_app(), "GET", r"/v1/deals", broken_pagination)
     report = Harness(app, TOKEN).run(["getDeals"], max_examples=5)
     assert "fintesk_pagination" in report.failed_checks
+
+
+def test_list_that_hides_further_pages_fails_fintesk_pagination_complete() -> None:
+    app = RewriteJSON(mock_app(), "GET", r"/v1/deals", truncated_list)
+    report = Harness(app, TOKEN).call("getDeals", query={"limit": 5})
+    assert report.failed_checks == {"fintesk_pagination_complete"}
+
+
+def test_page_that_skips_records_fails_fintesk_pagination_complete() -> None:
+    app = RewriteJSON(mock_app(), "GET", r"/v1/deals", skipped_item)
+    report = Harness(app, TOKEN).call("getDeals", query={"limit": 5, "start": 5})
+    assert report.failed_checks == {"fintesk_pagination_complete"}
+    assert "would be skipped" in report.failures_of("fintesk_pagination_complete")[0].message
+
+
+def test_clean_pages_pass_fintesk_pagination_complete() -> None:
+    harness = Harness(mock_app(), TOKEN)
+    for query in ({"limit": 5}, {"limit": 5, "start": 50}, {"start": 51}, {"start": 400}, {}):
+        report = harness.call("getDeals", query=query)
+        assert report.requests["GET /deals"] == 1
+        assert report.findings == [], query
+
+
+def test_ignored_limit_fails_fintesk_pagination_echo() -> None:
+    report = Harness(DropQuery(mock_app(), "limit"), TOKEN).call("getDeals", query={"limit": 5})
+    assert report.failed_checks == {"fintesk_pagination_echo"}
+    assert "should be 5" in report.failures_of("fintesk_pagination_echo")[0].message
+
+
+def test_ignored_start_fails_fintesk_pagination_echo() -> None:
+    report = Harness(DropQuery(mock_app(), "start"), TOKEN).call("getDeals", query={"start": 3, "limit": 5})
+    assert "fintesk_pagination_echo" in report.failed_checks
+
+
+def invent_unknown_deals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plant a server that answers 200 with a made-up record, carrying the asked id, for any deal id."""
+    original = Deals.get
+
+    def get_or_invent(self: Deals, deal_id: int) -> Record:
+        return self.find(deal_id) or {**original(self, 1), "id": deal_id}
+
+    monkeypatch.setattr(Deals, "get", get_or_invent)
+
+
+def test_made_up_record_for_an_unknown_id_fails_fintesk_unknown_id_is_404(monkeypatch: pytest.MonkeyPatch) -> None:
+    invent_unknown_deals(monkeypatch)
+    report = Harness(mock_app(), TOKEN).call("getDeal", path_parameters={"id": 2})
+    # The answer is about the id asked for, so only the probe with an id that cannot exist sees the lie.
+    assert report.failed_checks == {"fintesk_unknown_id_is_404"}
+    assert "not 404" in report.failures_of("fintesk_unknown_id_is_404")[0].message
+
+
+def test_made_up_record_is_found_by_generated_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    invent_unknown_deals(monkeypatch)
+    report = Harness(mock_app(), TOKEN).run(["getDeal"], max_examples=5)
+    assert "fintesk_unknown_id_is_404" in report.failed_checks
+
+
+def test_unknown_id_probes_go_past_every_id_a_list_showed() -> None:
+    harness = Harness(mock_app(), TOKEN)
+    harness.call("getDeals", query={"limit": 500})
+    assert HORIZON.largest >= 51
+    report = harness.call("updateDeal", path_parameters={"id": 2}, body={"title": "Renamed"})
+    assert report.findings == []
 
 
 def test_200_for_an_unknown_id_fails_fintesk_identity(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,3 +224,24 @@ def test_a_step_with_an_unfilled_parameter_is_told_apart() -> None:
     assert has_unfilled_parameter(SimpleNamespace(query=None, path_parameters={"id": None}))
     assert not has_unfilled_parameter(SimpleNamespace(query={"ids": [3]}, path_parameters={"id": 3}))
     assert not has_unfilled_parameter(SimpleNamespace(query=None, path_parameters=None))
+
+
+def queries_sent(seed: int) -> list[str]:
+    harness = Harness(mock_app(), TOKEN, checks=["not_a_server_error"])
+    sent: list[str] = []
+    validate = harness.validate
+
+    def recording(report: Any, case: Any, response: Any, recorder: Any = None) -> None:
+        sent.append(repr(case.query))
+        validate(report, case, response, recorder)
+
+    harness.validate = recording  # type: ignore[method-assign]
+    harness.run(["getDeals"], max_examples=8, seed=seed)
+    return sent
+
+
+def test_the_in_process_harness_repeats_a_seed_and_varies_with_it() -> None:
+    first = queries_sent(3)
+    assert len(first) >= 8
+    assert queries_sent(3) == first
+    assert queries_sent(4) != first
