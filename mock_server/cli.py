@@ -90,6 +90,7 @@ def serve(
     import uvicorn
 
     from mock_server.app import create_app
+    from mock_server.http.access_log import log_config
 
     settings = Settings(
         host=host,
@@ -115,7 +116,8 @@ def serve(
         raise click.ClickException(f"cannot start: {error}") from None
     app.state["tenants"].settle = gc.freeze
     click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug",
+                log_config=log_config())  # fmt: skip
 
 
 @main.command()

@@ -16,7 +16,7 @@ from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
 from mock_server.control.scenarios import load_scenario, scenario_names
-from mock_server.control.tenancy import Tenants
+from mock_server.control.tenancy import Tenants, mask_token
 from mock_server.data.fixtures import FixtureError, load
 from mock_server.data.state import export_state, import_state, tenant_seed
 from mock_server.domain.account import FixtureSet
@@ -46,7 +46,7 @@ class ControlPlane:
 
     def reset(self, token: str | None) -> dict[str, Any]:
         self.tenants.reset(token)
-        return {"reset": token or "all"}
+        return {"reset": mask_token(token) if token else "all"}
 
     def export(self, token: str) -> dict[str, Any]:
         return export_state(self.tenants.for_token(token))
@@ -57,7 +57,7 @@ class ControlPlane:
         except FixtureError as error:
             raise Invalid(str(error)) from None
         self.tenants.install(token, account)
-        return {"imported": token}
+        return {"imported": mask_token(token)}
 
     def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
         folder = Path(name) if "/" in name else PROJECT_ROOT / "fixtures" / name
@@ -66,7 +66,7 @@ class ControlPlane:
         except FixtureError as error:
             raise Invalid(f"fixtures: {error}") from None
         self.tenants.install(token, self.tenants.fresh(token, fixture))
-        return {"loaded": str(folder), "token": token}
+        return {"loaded": str(folder), "token": mask_token(token)}
 
     # --- determinism --------------------------------------------------------------------------------------------
 
@@ -105,7 +105,7 @@ class ControlPlane:
             self.faults.add(dict(spec))
         if scenario.rate_limit is not None:
             self.limiter.set_limit(scenario.rate_limit, token)
-        return {"scenario": name, "token": token or "all"}
+        return {"scenario": name, "token": mask_token(token) if token else "all"}
 
     def install_fixture(self, fixture: FixtureSet, token: str | None) -> None:
         if token is None:

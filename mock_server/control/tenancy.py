@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -17,6 +18,17 @@ from mock_server.errors import Unauthorized
 from mock_server.settings import Settings
 
 _current: ContextVar[Account] = ContextVar("fintesk_account")
+# A masked token shows this much of a token at most, and never more than a third of it.
+MASK_PREFIX = 4
+
+
+def mask_token(token: str) -> str:
+    """A token as the control plane shows it: a short prefix and a stable fingerprint, so the entries of one token
+    can be told apart without handing the token out (`abcd…1f2e3d4c`); the empty token stays empty."""
+    if not token:
+        return token
+    fingerprint = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{token[: min(MASK_PREFIX, len(token) // 3)]}…{fingerprint}"
 
 
 def current_account() -> Account:
