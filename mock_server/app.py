@@ -22,6 +22,7 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH
+from mock_server.control.auth import AdminAuthMiddleware
 from mock_server.control.faults import FaultMiddleware, Faults
 from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
@@ -55,7 +56,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         __name__,
         uri_parser_class=LenientURIParser,
         resolver=Resolver(function_resolver=partial(resolve, handlers, reads_of(spec))),
-        # Auth is ours (TenantMiddleware): Connexion's security layer would need the spec to name Python hooks.
+        # Auth is ours (TenantMiddleware for /v1, AdminAuthMiddleware for /__mock__): Connexion's security layer
+        # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
             partial(JournalMiddleware, journal=control.journal),
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             partial(FaultMiddleware, faults=control.faults),
             ServerErrorMiddleware,
             ExceptionMiddleware,
+            partial(AdminAuthMiddleware, admin_token=settings.admin_token),
             partial(DocsSwaggerUIMiddleware, bases=bases),
             SegmentRoutingMiddleware,
             partial(ControlMiddleware, control=control),

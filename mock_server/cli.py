@@ -13,7 +13,7 @@ from mock_server import DEFAULT_FIXTURES, __version__
 from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError
 from mock_server.errors import FinteskError
-from mock_server.settings import Settings, parse_tokens
+from mock_server.settings import Settings, is_loopback, parse_tokens
 
 
 class LazyGroup(click.Group):
@@ -74,6 +74,17 @@ def main() -> None:
 @click.option("--scenario", envvar="FINTESK_MOCK_SCENARIO", help="Apply a named scenario at start (see `scenarios`).")
 @click.option("--generate-deals", envvar="FINTESK_MOCK_GENERATE_DEALS", default=0, type=click.IntRange(min=0),
               help="Serve a generated account of this many deals from --seed.")  # fmt: skip
+@click.option(
+    "--admin-token",
+    envvar="FINTESK_MOCK_ADMIN_TOKEN",
+    help="Token every /__mock__ route but GET /__mock__/health requires in the x-admin-token header.",
+)
+@click.option(
+    "--open-control-plane",
+    envvar="FINTESK_MOCK_OPEN_CONTROL_PLANE",
+    is_flag=True,
+    help="Serve a non-loopback --host without --admin-token: /__mock__ is open to the network.",
+)
 def serve(
     host: str,
     port: int,
@@ -85,6 +96,8 @@ def serve(
     state: Path | None,
     scenario: str | None,
     generate_deals: int,
+    admin_token: str | None,
+    open_control_plane: bool,
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
     import uvicorn
@@ -92,6 +105,11 @@ def serve(
     from mock_server.app import create_app
     from mock_server.http.access_log import log_config
 
+    if not admin_token and not is_loopback(host) and not open_control_plane:
+        raise click.ClickException(
+            f"cannot start: --host {host} is reachable from the network and /__mock__ would answer anyone; "
+            "give --admin-token (or --open-control-plane on a trusted network)."
+        )
     settings = Settings(
         host=host,
         port=port,
@@ -103,6 +121,7 @@ def serve(
         state=state,
         scenario=scenario,
         generate_deals=generate_deals,
+        admin_token=admin_token or None,
     )
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new
