@@ -32,6 +32,7 @@ from mock_server.data import fixtures
 from mock_server.data.bulk import no_collection
 from mock_server.data.generate import generate_account
 from mock_server.data.state import load_state_file
+from mock_server.data.store import Store
 from mock_server.domain.clock import Clock
 from mock_server.errors import FinteskError
 from mock_server.handlers import registry, snake_case
@@ -117,6 +118,11 @@ def control_plane(settings: Settings) -> ControlPlane:
         tenants.use_state(load_state_file(settings.state))
     if settings.scenario is not None:
         control.apply_scenario(settings.scenario, None)
+    if settings.data_dir is not None:
+        # After the start-up configuration, which must not overwrite what the folder keeps.
+        store = Store(settings.data_dir)
+        control.restore_server_values(store.server_values())
+        tenants.keep_in(store)
     return control
 
 

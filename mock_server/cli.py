@@ -12,6 +12,7 @@ import click
 from mock_server import DEFAULT_FIXTURES, __version__
 from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError
+from mock_server.data.store import StoreError
 from mock_server.errors import FinteskError
 from mock_server.settings import Settings, is_loopback, parse_tokens
 
@@ -85,6 +86,8 @@ def main() -> None:
     is_flag=True,
     help="Serve a non-loopback --host without --admin-token: /__mock__ is open to the network.",
 )
+@click.option("--data-dir", envvar="FINTESK_MOCK_DATA_DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep every tenant in this folder (SQLite): writes survive a restart or a kill.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -98,6 +101,7 @@ def serve(
     generate_deals: int,
     admin_token: str | None,
     open_control_plane: bool,
+    data_dir: Path | None,
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
     import uvicorn
@@ -122,6 +126,7 @@ def serve(
         scenario=scenario,
         generate_deals=generate_deals,
         admin_token=admin_token or None,
+        data_dir=data_dir,
     )
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new
@@ -131,10 +136,11 @@ def serve(
         with no_collection():
             app = create_app(settings)
             gc.freeze()
-    except (FixtureError, FinteskError) as error:
+    except (FixtureError, FinteskError, StoreError) as error:
         raise click.ClickException(f"cannot start: {error}") from None
     app.state["tenants"].settle = gc.freeze
-    click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
+    kept = f", data kept in {data_dir}" if data_dir is not None else ""
+    click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}{kept}")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug",
                 log_config=log_config())  # fmt: skip
 

@@ -31,6 +31,8 @@ class Settings:
     validate_responses: bool = False
     # When set, every /__mock__ route but GET /__mock__/health needs the header x-admin-token with this value.
     admin_token: str | None = None
+    # A folder that keeps every tenant on disk (SQLite), written before each write's answer; None keeps memory only.
+    data_dir: Path | None = None
 
     def accepts(self, token: str) -> bool:
         return not self.tokens or token in self.tokens

@@ -88,6 +88,8 @@ class ControlPlane:
     def reseed(self, seed: int) -> dict[str, Any]:
         self.tenants.use(self.tenants.fixture, seed=seed)
         self.faults.reseed(seed)
+        if self.tenants.store is not None:
+            self.tenants.store.set_server_value("seed", seed)
         return {"seed": seed}
 
     # --- scenarios ----------------------------------------------------------------------------------------------
@@ -101,11 +103,25 @@ class ControlPlane:
         except FixtureError as error:
             raise NotFound(str(error)) from None
         self.install_fixture(scenario.fixture, token)
+        if token is None and self.tenants.store is not None:
+            self.tenants.store.set_server_value("scenario", name)
         for spec in scenario.faults:
             self.faults.add(dict(spec))
         if scenario.rate_limit is not None:
             self.limiter.set_limit(scenario.rate_limit, token)
         return {"scenario": name, "token": mask_token(token) if token else "all"}
+
+    def restore_server_values(self, values: dict[str, Any]) -> None:
+        """Take up what control calls set for every tenant before a restart (a data folder keeps it): the seed, and
+        the data of the scenario every tenant starts from. Faults and rate limits are not data: not kept."""
+        if "seed" in values:
+            self.tenants.use(self.tenants.fixture, seed=values["seed"])
+            self.faults.reseed(values["seed"])
+        if "scenario" in values:
+            try:
+                self.tenants.use(load_scenario(values["scenario"]).fixture)
+            except FixtureError as error:
+                raise FixtureError(f"the data folder's scenario: {error}") from None
 
     def install_fixture(self, fixture: FixtureSet, token: str | None) -> None:
         if token is None:
