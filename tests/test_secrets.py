@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import logging.config
+from typing import Any
 
 import pytest
+import uvicorn
+from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.cli import main
 from mock_server.control.tenancy import mask_token
 from mock_server.http.access_log import HideTokens, masked_path
 from mock_server.settings import Settings
@@ -109,3 +114,25 @@ def test_access_log_lines_mask_the_api_token_parameter() -> None:
     line = record.getMessage()
     assert ALPHA not in line and "api_token=***&x=1" in line and "limit=5" in line
     assert masked_path(f"/v1/deals?API_TOKEN={ALPHA}") == "/v1/deals?API_TOKEN=***"
+
+
+def test_serve_hands_uvicorn_a_logging_config_that_masks_tokens(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
+    result = CliRunner().invoke(main, ["serve", "--log-level", "debug"])
+    assert result.exit_code == 0, result.output
+    (options,) = runs
+    assert options["access_log"] is True
+    logging.config.dictConfig(options["log_config"])
+    try:
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", f"/v1/deals?api_token={ALPHA}", "1.1", 200
+        )
+        logged = capsys.readouterr()
+        assert "/v1/deals?api_token=***" in logged.out and ALPHA not in logged.out + logged.err
+    finally:  # the handlers write to this test's captured stdout: later tests must not inherit them
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).handlers.clear()
+            logging.getLogger(name).filters.clear()
