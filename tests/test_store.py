@@ -77,6 +77,16 @@ def test_every_write_is_read_back_exactly_after_a_restart(tmp_path: Path) -> Non
         assert deal["id"] == before["sequences"]["deals"] + 1
 
 
+def test_an_account_with_an_empty_resource_is_read_back(tmp_path: Path) -> None:
+    with served(tmp_path, generate_deals=3) as client:  # a generated account has no notes
+        assert export(client)["records"]["notes"] == []
+        Api(client, TOKEN).data("POST", "/deals", json={"name": "Kept", "person_id": 1})
+        before = export(client)
+        close_store(client)
+    for client in restarted(tmp_path, generate_deals=3):
+        assert export(client) == before
+
+
 def test_a_tenant_only_read_is_not_written(tmp_path: Path) -> None:
     with served(tmp_path) as client:
         assert client.get("/v1/deals", headers={"x-api-token": TOKEN}).status_code == 200
@@ -225,8 +235,14 @@ def test_a_record_that_is_not_json_stops_start_up(written: Path) -> None:
 
 def test_a_record_that_is_not_a_record_stops_start_up(written: Path) -> None:
     with closing(sqlite3.connect(written)) as db, db:
-        db.execute("UPDATE records SET record = '{\"id\": 1}' WHERE resource = 'deals' AND id = 1")
+        db.execute("UPDATE records SET record = '[1, 2]' WHERE resource = 'deals' AND id = 1")
     assert "deals" in start_up_error(written.parent)
+
+
+def test_a_record_of_a_missing_resource_stops_start_up(written: Path) -> None:
+    with closing(sqlite3.connect(written)) as db, db:
+        db.execute("UPDATE records SET resource = 'gadgets' WHERE resource = 'deals' AND id = 1")
+    assert "records" in start_up_error(written.parent)
 
 
 def test_serve_names_the_damaged_file_on_one_line(written: Path, monkeypatch: pytest.MonkeyPatch) -> None:
