@@ -160,3 +160,16 @@ def test_serve_on_every_address_opened_on_purpose_starts(served: list[dict[str, 
     result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--open-control-plane"])
     assert result.exit_code == 0, result.output
     assert served[0]["app"].state["settings"].admin_token is None
+
+
+def test_admin_spec_declares_the_scheme_and_every_guarded_401() -> None:
+    spec = yaml.safe_load(ADMIN_SPEC_PATH.read_text(encoding="utf-8"))
+    scheme = spec["components"]["securitySchemes"]["admin_token"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "x-admin-token")
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if "operationId" not in operation:
+                continue
+            guarded = operation["operationId"] != "mockHealth"
+            assert ("401" in operation["responses"]) is guarded, operation["operationId"]
+            assert (operation.get("security") == []) is not guarded, operation["operationId"]
