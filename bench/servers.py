@@ -110,13 +110,15 @@ def _wait_for(server: Server, url: str, started: float, timeout_s: float, header
     raise StartError(f"{server.name} did not answer {url} within {timeout_s:.0f} s:\n{_tail(server.log)}")
 
 
-def start_mock(generate_deals: int = 0, timeout_s: float | None = None) -> Server:
+def start_mock(generate_deals: int = 0, timeout_s: float | None = None, data_dir: Path | None = None) -> Server:
     """`python -m mock_server serve` on a free port; start-up is spawn to the first 200 of GET /v1/deals/1."""
     port = free_port()
     argv = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--log-level", "warning",
             "--tokens", TOKEN]  # fmt: skip
     if generate_deals:
         argv += ["--generate-deals", str(generate_deals)]
+    if data_dir is not None:
+        argv += ["--data-dir", str(data_dir)]
     # Generating and copying 100k deals takes tens of seconds on 2 cores.
     timeout_s = timeout_s if timeout_s is not None else 60 + generate_deals / 500
     started = time.perf_counter()

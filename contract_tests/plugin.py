@@ -77,8 +77,11 @@ class MockServer:
         import uvicorn
 
         from mock_server.app import create_app
+        from mock_server.client import ADMIN_TOKEN_VARIABLE
+        from mock_server.settings import Settings
 
-        self.app = create_app()
+        # The same admin token MockControl sends, so the plugin's own server and its calls agree.
+        self.app = create_app(Settings(admin_token=os.environ.get(ADMIN_TOKEN_VARIABLE) or None))
         self.tenants = self.app.state["tenants"]
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))

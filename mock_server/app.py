@@ -23,15 +23,17 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH
+from mock_server.control.auth import AdminAuthMiddleware
 from mock_server.control.faults import FaultMiddleware, Faults
 from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
 from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
-from mock_server.control.tenancy import TenantMiddleware, Tenants, current_account, tokens_of
+from mock_server.control.tenancy import TenantMiddleware, Tenants, current_account, mask_token, tokens_of
 from mock_server.data import fixtures
 from mock_server.data.bulk import no_collection
 from mock_server.data.generate import generate_account
 from mock_server.data.state import load_state_file
+from mock_server.data.store import Store
 from mock_server.domain.clock import Clock
 from mock_server.errors import FinteskError
 from mock_server.handlers import registry, snake_case
@@ -58,7 +60,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         __name__,
         uri_parser_class=LenientURIParser,
         resolver=Resolver(function_resolver=partial(resolve, handlers, reads_of(spec))),
-        # Auth is ours (TenantMiddleware): Connexion's security layer would need the spec to name Python hooks.
+        # Auth is ours (TenantMiddleware for /v1, AdminAuthMiddleware for /__mock__): Connexion's security layer
+        # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
             *edge_middlewares(settings),
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             partial(FaultMiddleware, faults=control.faults),
             ServerErrorMiddleware,
             ExceptionMiddleware,
+            partial(AdminAuthMiddleware, admin_token=settings.admin_token),
             partial(DocsSwaggerUIMiddleware, bases=bases),
             SegmentRoutingMiddleware,
             partial(ControlMiddleware, control=control),
@@ -95,15 +99,15 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
 def edge_middlewares(settings: Settings) -> list[Callable[..., Any]]:
     """What wraps every answer before the journal sees the request: the request log (which so times and logs every
     answer, preflights and 429s too), then CORS (a preflight goes no further)."""
-    middlewares: list[Callable[..., Any]] = [partial(AccessLogMiddleware, tenant_of=first_token)]
+    middlewares: list[Callable[..., Any]] = [partial(AccessLogMiddleware, tenant_of=masked_tenant)]
     if settings.cors:
         middlewares.append(partial(CrossOriginMiddleware, origins=settings.cors_origins))
     return middlewares
 
 
-def first_token(scope: Scope) -> str:
-    """The token a request's tenant goes by ("" for none), for the request log to mask."""
-    return next(iter(tokens_of(scope)), "")
+def masked_tenant(scope: Scope) -> str:
+    """The tenant of a request as the request log shows it: its token masked ("" for none)."""
+    return mask_token(next(iter(tokens_of(scope)), ""))
 
 
 def reads_of(spec: dict[str, Any]) -> frozenset[str]:
@@ -133,6 +137,11 @@ def control_plane(settings: Settings) -> ControlPlane:
         tenants.use_state(load_state_file(settings.state))
     if settings.scenario is not None:
         control.apply_scenario(settings.scenario, None)
+    if settings.data_dir is not None:
+        # After the start-up configuration, which must not overwrite what the folder keeps.
+        store = Store(settings.data_dir)
+        control.restore_server_values(store.server_values())
+        tenants.keep_in(store)
     return control
 
 

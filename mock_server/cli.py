@@ -16,8 +16,9 @@ import click
 from mock_server import DEFAULT_FIXTURES, __version__
 from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError
+from mock_server.data.store import StoreError
 from mock_server.errors import FinteskError
-from mock_server.settings import Settings, parse_origins, parse_tokens
+from mock_server.settings import Settings, is_loopback, parse_origins, parse_tokens
 
 
 class LazyGroup(click.Group):
@@ -115,6 +116,19 @@ def main() -> None:
               callback=lambda _ctx, _param, values: _origins(values),
               help="Only this origin (scheme://host:port) may call cross-origin; repeat or comma-separate. "
                    "Default: any.")  # fmt: skip
+@option(
+    "--admin-token",
+    envvar="FINTESK_MOCK_ADMIN_TOKEN",
+    help="Token every /__mock__ route but GET /__mock__/health requires in the x-admin-token header.",
+)
+@option(
+    "--open-control-plane",
+    envvar="FINTESK_MOCK_OPEN_CONTROL_PLANE",
+    is_flag=True,
+    help="Serve a non-loopback --host without --admin-token: /__mock__ is open to the network.",
+)
+@option("--data-dir", envvar="FINTESK_MOCK_DATA_DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep every tenant in this folder (SQLite): writes survive a restart or a kill.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -129,6 +143,9 @@ def serve(
     generate_deals: int,
     cors: bool,
     cors_origins: tuple[str, ...],
+    admin_token: str | None,
+    open_control_plane: bool,
+    data_dir: Path | None,
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
     import uvicorn
@@ -136,6 +153,11 @@ def serve(
     from mock_server.app import create_app
     from mock_server.http.access_log import logging_config
 
+    if not admin_token and not is_loopback(host) and not open_control_plane:
+        raise click.ClickException(
+            f"cannot start: --host {host} is reachable from the network and /__mock__ would answer anyone; "
+            "give --admin-token (or --open-control-plane on a trusted network)."
+        )
     settings = Settings(
         host=host,
         port=port,
@@ -150,6 +172,8 @@ def serve(
         generate_deals=generate_deals,
         cors=cors,
         cors_origins=cors_origins,
+        admin_token=admin_token or None,
+        data_dir=data_dir,
     )
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new
@@ -159,11 +183,13 @@ def serve(
         with no_collection():
             app = create_app(settings)
             gc.freeze()
-    except (FixtureError, FinteskError) as error:
+    except (FixtureError, FinteskError, StoreError) as error:
         raise click.ClickException(f"cannot start: {error}") from None
     app.state["tenants"].settle = gc.freeze
-    banner = f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}"
-    # The mock's request log (at info) replaces uvicorn's access log, which would show `api_token` query values.
+    kept = f", data kept in {data_dir}" if data_dir is not None else ""
+    banner = f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}{kept}"
+    # The mock's request log (at info) replaces uvicorn's access log, which would show `api_token` query values;
+    # every handler of the configuration masks `api_token` in whatever else is logged.
     log_config = logging_config(log_level, log_format)
     if log_format == "json":  # every line a JSON object, the banner too
         logging.config.dictConfig(log_config)

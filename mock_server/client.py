@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
 
+ADMIN_TOKEN_VARIABLE = "FINTESK_MOCK_ADMIN_TOKEN"
+
+
+def admin_headers(admin_token: str | None = None) -> dict[str, str]:
+    """The header a control-plane call carries: the given admin token, else FINTESK_MOCK_ADMIN_TOKEN's, else none."""
+    token = admin_token or os.environ.get(ADMIN_TOKEN_VARIABLE)
+    return {"x-admin-token": token} if token else {}
+
 
 class MockControl:
-    """Steers a running mock: `MockControl("http://127.0.0.1:8080").fail_next("POST /v1/deals", status=503)`."""
+    """Steers a running mock: `MockControl("http://127.0.0.1:8080").fail_next("POST /v1/deals", status=503)`.
+    Calls carry `x-admin-token` from `admin_token`, or from FINTESK_MOCK_ADMIN_TOKEN when that is set."""
 
-    def __init__(self, root_url: str, *, client: httpx.Client | None = None) -> None:
+    def __init__(self, root_url: str, *, client: httpx.Client | None = None, admin_token: str | None = None) -> None:
         self.root_url = root_url.rstrip("/").removesuffix("/v1")
         self._client = client or httpx.Client(base_url=f"{self.root_url}/__mock__", timeout=30)
+        self._client.headers.update(admin_headers(admin_token))
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._client.request(method, path, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,9 +35,26 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     # The log's lines (the request log's at info): `text`, or `json` (one object per line).
     log_format: str = "text"
+    # When set, every /__mock__ route but GET /__mock__/health needs the header x-admin-token with this value.
+    admin_token: str | None = None
+    # A folder that keeps every tenant on disk (SQLite), written before each write's answer; None keeps memory only.
+    data_dir: Path | None = None
 
     def accepts(self, token: str) -> bool:
         return not self.tokens or token in self.tokens
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server reachable from this machine only."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name that may resolve to any address
 
 
 def parse_tokens(value: str | None) -> frozenset[str]:

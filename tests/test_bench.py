@@ -7,10 +7,11 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
-from bench import loadgen, report, servers, wrk
+from bench import durable, loadgen, report, servers, wrk
 from bench import run as run_module
 from bench.kinds import BY_KEY, FRESH_KINDS, KINDS, MEASURED, SCALE_KINDS, TOKEN, RequestKind
 from bench.loadgen import LoadResult
@@ -274,3 +275,14 @@ def test_parse_args__quick_defaults_yield_to_explicit_options() -> None:
     assert (quick.duration, quick.rounds, quick.sizes, quick.connections) == (2, 1, [2000, 3000], [1, 32])
     full = parse_args([])
     assert (full.duration, full.rounds, full.sizes) == (4, 3, [1000, 10_000, 100_000])
+
+
+def test_durable_render__a_create_over_the_factor_fails_the_target() -> None:
+    def medians(create_ms: float) -> dict[str, Any]:
+        return {"loadgen": "wrk", "rounds": 1, "median": {
+            "memory": {"get_deal_fresh": 0.3, "add_deal": 1.0},
+            "data_dir": {"get_deal_fresh": 0.3, "add_deal": create_ms},
+        }}  # fmt: skip
+
+    assert "PASS  a create with --data-dir costs 1.40x" in durable.render(medians(1.4))
+    assert "FAIL  a create with --data-dir costs 1.60x" in durable.render(medians(1.6))

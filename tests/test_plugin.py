@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from contract_tests.plugin import FinteskMock
+import httpx
+import pytest
+
+from contract_tests.plugin import FinteskMock, MockServer
 
 
 def test_fixture_serves_the_bundled_account_over_http(fintesk_mock: FinteskMock) -> None:
@@ -65,3 +68,21 @@ def test_freeze_moves_only_this_tests_clock(fintesk_mock: FinteskMock) -> None:
     other = FinteskMock(fintesk_mock.base_url, fintesk_mock.token + "-other")
     with other.client() as client:
         assert client.post("/deals", json={"person_id": 1}).json()["data"]["add_time"] > "2025-01-01 00:00:00"
+
+
+def test_with_an_admin_token_the_plugins_server_is_locked_and_its_calls_carry_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FINTESK_MOCK_ADMIN_TOKEN", "plugin-admin")
+    server = MockServer()
+    server.start()
+    try:
+        root = server.base_url.removesuffix("/v1")
+        assert httpx.get(f"{root}/__mock__/faults", timeout=30).status_code == 401
+        mock = FinteskMock(server.base_url, "pytest-locked")
+        mock.fail_next("POST /v1/deals", status=503)
+        with mock.client() as client:
+            assert client.post("/deals", json={"person_id": 1}).status_code == 503
+        mock.close()
+    finally:
+        server.stop()

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
+from mock_server.control.tenancy import mask_token
 from mock_server.errors import Invalid
 from mock_server.settings import Settings
 from tests.conftest import assert_error
@@ -141,7 +142,7 @@ def test_set_default_limit_applies_to_every_token(now: FakeTime) -> None:
 def test_limits_lists_the_default_and_per_token_limits() -> None:
     limiter = RateLimiter(5)
     limiter.set_limit(9, token="t")
-    assert limiter.limits() == {"default": 5, "tokens": {"t": 9}}
+    assert limiter.limits() == {"default": 5, "tokens": {mask_token("t"): 9}}
 
 
 def test_clear_limit_returns_a_token_to_the_default() -> None:

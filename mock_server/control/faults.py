@@ -14,7 +14,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.control.tenancy import API_PREFIX, tokens_of, under
+from mock_server.control.tenancy import API_PREFIX, mask_token, tokens_of, under
 from mock_server.errors import Invalid, NotFound
 from mock_server.http import envelope
 
@@ -70,7 +70,11 @@ class Fault:
     probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fault as the control plane shows it: its tenant's token masked."""
+        shown = asdict(self)
+        if self.tenant is not None:
+            shown["tenant"] = mask_token(self.tenant)
+        return shown
 
     def applies_to(self, method: str, path: str, tokens: list[str]) -> bool:
         return (

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.control.tenancy import tokens_of, under
+from mock_server.control.tenancy import mask_token, tokens_of, under
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
 
@@ -64,7 +64,8 @@ class Journal:
         with self._lock:
             number = next(self._ids)
             entry = {"id": number, "time": self.stamp(token), **entry}
-            entry.update(id=number, tenant=token)  # the journal's numbering and tenant win over the caller's
+            # The journal's numbering and tenant win over the caller's; the tenant is shown masked, never as the token.
+            entry.update(id=number, tenant=mask_token(token))
             if details is not None:
                 entry[DETAILS] = details
             entries = self._tenants.get(token)

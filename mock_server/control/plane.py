@@ -16,7 +16,7 @@ from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
 from mock_server.control.scenarios import load_scenario, scenario_names
-from mock_server.control.tenancy import Tenants
+from mock_server.control.tenancy import Tenants, mask_token
 from mock_server.data.fixtures import FixtureError, load
 from mock_server.data.state import export_state, import_state, tenant_seed
 from mock_server.domain.account import FixtureSet
@@ -54,7 +54,7 @@ class ControlPlane:
             self.clock.resume()
             if self.settings.scenario is not None:
                 self.apply_scenario(self.settings.scenario, None, data=False)
-        return {"reset": token or "all"}
+        return {"reset": mask_token(token) if token else "all"}
 
     def export(self, token: str) -> dict[str, Any]:
         return export_state(self.tenants.for_token(token))
@@ -65,7 +65,7 @@ class ControlPlane:
         except FixtureError as error:
             raise Invalid(str(error)) from None
         self.tenants.install(token, account)
-        return {"imported": token}
+        return {"imported": mask_token(token)}
 
     def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
         folder = Path(name) if "/" in name else FIXTURES_ROOT / name
@@ -74,7 +74,7 @@ class ControlPlane:
         except FixtureError as error:
             raise Invalid(f"fixtures: {error}") from None
         self.tenants.refill(token, fixture)
-        return {"loaded": str(folder), "token": token}
+        return {"loaded": str(folder), "token": mask_token(token)}
 
     # --- determinism --------------------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ class ControlPlane:
         return {
             "now": clock.stamp(),
             "frozen": clock.frozen,
-            "token": token,
+            "token": mask_token(token),
             "own": clock is not self.clock and clock.own,
         }
 
@@ -118,11 +118,15 @@ class ControlPlane:
                 "follows, or past the year 9999; freeze it at the time you need instead."
             ) from None
         clock.advance(shift)
+        if token is not None:
+            self.tenants.commit(token, self.tenants.for_token(token))
         return self.clock_state(token)
 
     def reseed(self, seed: int) -> dict[str, Any]:
         self.tenants.use(self.tenants.fixture, seed=seed)
         self.faults.reseed(seed)
+        if self.tenants.store is not None:
+            self.tenants.store.set_server_value("seed", seed)
         return {"seed": seed}
 
     # --- scenarios ----------------------------------------------------------------------------------------------
@@ -137,12 +141,26 @@ class ControlPlane:
             raise NotFound(str(error)) from None
         if data:
             self.install_fixture(scenario.fixture, token)
+            if token is None and self.tenants.store is not None:
+                self.tenants.store.set_server_value("scenario", name)
         for spec in scenario.faults:
             # A scenario applied to one tenant faults only that tenant's requests (and a reset of it drops them).
             self.faults.add({**spec, "tenant": spec.get("tenant") or token})
         if scenario.rate_limit is not None:
             self.limiter.set_limit(scenario.rate_limit, token)
-        return {"scenario": name, "token": token or "all"}
+        return {"scenario": name, "token": mask_token(token) if token else "all"}
+
+    def restore_server_values(self, values: dict[str, Any]) -> None:
+        """Take up what control calls set for every tenant before a restart (a data folder keeps it): the seed, and
+        the data of the scenario every tenant starts from. Faults and rate limits are not data: not kept."""
+        if "seed" in values:
+            self.tenants.use(self.tenants.fixture, seed=values["seed"])
+            self.faults.reseed(values["seed"])
+        if "scenario" in values:
+            try:
+                self.tenants.use(load_scenario(values["scenario"]).fixture)
+            except FixtureError as error:
+                raise FixtureError(f"the data folder's scenario: {error}") from None
 
     def install_fixture(self, fixture: FixtureSet, token: str | None) -> None:
         if token is None:

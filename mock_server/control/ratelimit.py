@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.control.tenancy import tokens_of, under
+from mock_server.control.tenancy import mask_token, tokens_of, under
 from mock_server.errors import Invalid
 from mock_server.http import envelope
 
@@ -64,7 +64,7 @@ class RateLimiter:
 
     def limits(self) -> dict[str, Any]:
         with self._lock:
-            return {"default": self._default, "tokens": dict(self._overrides)}
+            return {"default": self._default, "tokens": {mask_token(token): n for token, n in self._overrides.items()}}
 
     def take(self, token: str) -> tuple[bool, dict[str, str]]:
         """Count one request of `token`: whether it is allowed, and the rate-limit headers its answer carries."""

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.data.bulk import no_collection
 from mock_server.data.state import import_state, tenant_seed
+from mock_server.data.store import Store, tenant_key
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import Clock
 from mock_server.errors import Unauthorized
 from mock_server.settings import Settings
 
 _current: ContextVar[Account] = ContextVar("fintesk_account")
+# A masked token shows this much of a token at most, and never more than a third of it.
+MASK_PREFIX = 4
+
+
+def mask_token(token: str) -> str:
+    """A token as the control plane shows it: a short prefix and a stable fingerprint, so the entries of one token
+    can be told apart without handing the token out (`abcd…1f2e3d4c`); the empty token stays empty."""
+    if not token:
+        return token
+    fingerprint = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{token[: min(MASK_PREFIX, len(token) // 3)]}…{fingerprint}"
 
 
 def current_account() -> Account:
@@ -38,6 +51,9 @@ class Tenants:
         self._templates: dict[int, Account] = {}
         # Called after a new account is made; the server passes gc.freeze (see `serve`).
         self.settle: Callable[[], None] | None = None
+        # With a data folder: where every tenant is kept, and the stored accounts loaded at start, not yet used.
+        self.store: Store | None = None
+        self._loaded: dict[str, Account] = {}
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -49,10 +65,34 @@ class Tenants:
     def for_token(self, token: str) -> Account:
         account = self._accounts.get(token)
         if account is None:
-            account = self._accounts[token] = self.fresh(token, self.fixture)
+            account = self._accounts[token] = self._stored(token) or self.fresh(token, self.fixture)
             if self.settle is not None:
                 self.settle()
         return account
+
+    def _stored(self, token: str) -> Account | None:
+        """The token's account as the data folder keeps it (loaded at start, or read now), or None."""
+        if self.store is None:
+            return None
+        key = tenant_key(token)
+        if not self.store.has(key):
+            return None
+        return self._loaded.pop(key, None) or self.store.load(key, Clock(base=self.clock))
+
+    def keep_in(self, store: Store) -> None:
+        """Keep every tenant in `store` from now on. The tenants stored there are loaded now, so that one that
+        cannot be read stops start-up instead of failing its first request."""
+        for key in store.stored_keys():
+            account = store.load(key, Clock(base=self.clock))
+            if account is not None:
+                self._loaded[key] = account
+        self.store = store
+
+    def commit(self, token: str, account: Account) -> None:
+        """Write what a request changed in the token's account to the data folder (when there is one), unless the
+        account was replaced or reset meanwhile."""
+        if self.store is not None and self._accounts.get(token) is account:
+            self.store.save(tenant_key(token), account)
 
     def fresh(self, token: str, fixture: FixtureSet) -> Account:
         """A new account of `fixture` (or of the state file) for `token`, seeded from the mock's seed and the token,
@@ -93,6 +133,9 @@ class Tenants:
 
     def install(self, token: str, account: Account) -> None:
         self._accounts[token] = account
+        if self.store is not None:
+            self._loaded.pop(tenant_key(token), None)
+            self.store.replace(tenant_key(token), account)
 
     def refill(self, token: str, fixture: FixtureSet) -> None:
         """Give `token` a fresh account of `fixture`; a clock the tenant has set stays as it is."""
@@ -100,7 +143,7 @@ class Tenants:
         account = self.fresh(token, fixture)
         if previous is not None:
             account.clock = previous.clock
-        self._accounts[token] = account
+        self.install(token, account)
 
     def use(self, fixture: FixtureSet, seed: int | None = None) -> None:
         """Start every tenant afresh from `fixture` (and a new seed)."""
@@ -110,16 +153,22 @@ class Tenants:
         self._templates.clear()
         if seed is not None:
             self.seed = seed
-        self._accounts.clear()
+        self.reset()
 
     def reset(self, token: str | None = None) -> None:
         if token is None:
             self._accounts.clear()
+            self._loaded.clear()
         else:
             self._accounts.pop(token, None)
+            self._loaded.pop(tenant_key(token), None)
+        if self.store is not None:
+            self.store.forget(None if token is None else tenant_key(token))
 
 
 API_PREFIX = "/v1"
+# Methods that change nothing: their requests never touch the data folder.
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def under(path: str, prefix: str = API_PREFIX) -> bool:
@@ -170,10 +219,26 @@ class TenantMiddleware:
         if not tokens or len(set(tokens)) > 1 or not self.tenants.settings.accepts(tokens[0]):
             raise Unauthorized("unauthorized access", extra={"errorCode": 401})
         token = tokens[0]
-        marker = _current.set(self.tenants.for_token(token))
+        account = self.tenants.for_token(token)
+        marker = _current.set(account)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["fintesk_token"] = token
+        if self.tenants.store is not None and scope["method"] not in READS:
+            send = self._committing(send, token, account)
         try:
             await self.app(scope, receive, send)
         finally:
             _current.reset(marker)
+
+    def _committing(self, send: Send, token: str, account: Account) -> Send:
+        """`send`, that first writes the request's changes to the data folder when the answer is a success: an
+        acknowledged write is on disk before the client can see the acknowledgement."""
+        tenants = self.tenants
+        assert tenants is not None
+
+        async def committing_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+                tenants.commit(token, account)
+            await send(message)
+
+        return committing_send

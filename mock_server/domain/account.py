@@ -86,6 +86,8 @@ class Account:
         self.company: dict[str, Any] = copy.deepcopy(fixture.company)
         self.user_id = user_id
         self.random = random.Random(seed)
+        # Counts the draws from `random`, so that a store can tell its state changed without reading it whole.
+        self.random_draws = 0
         self.deal_changes: list[Record] = []
         # deal_changes by deal id, brought up to date on each read (the log only grows, or is replaced whole).
         self._changes_by_deal: tuple[list[Record], int, dict[int, list[Record]]] | None = None
@@ -163,6 +165,11 @@ class Account:
 
     def related(self) -> Related:
         return Related(self)
+
+    def random_hex(self, length: int) -> str:
+        """`length` random hex digits from the account's seeded generator (custom field keys)."""
+        self.random_draws += 1
+        return "".join(self.random.choice("0123456789abcdef") for _ in range(length))
 
     def next_option_id(self) -> int:
         """Option ids of enum and set fields are unique across the account."""

@@ -58,6 +58,9 @@ class Collection:
         # Counts changes, so that views derived from the records (`memo`) know when they are stale.
         self.version = 0
         self._memo: dict[str, tuple[tuple[int, ...], Any]] = {}
+        # What changed since `take_changes` last asked, so a durable store writes only that.
+        self._changed: dict[int, None] = {}
+        self._reordered = False
         self._load(records)
         self._last_id = max(self._records, default=0)
 
@@ -83,6 +86,8 @@ class Collection:
         clone._owned = set()
         clone._owned_keys = {name: set() for name in self._indexes}
         clone._memo = {}
+        clone._changed = {}
+        clone._reordered = False
         clone.forked()
         return clone
 
@@ -103,6 +108,7 @@ class Collection:
         """The stored record with the id of `record`, made private to this collection so that it may change."""
         record_id = record["id"]
         stored = self._records[record_id]
+        self._changed[record_id] = None  # the caller owns it in order to change it
         if self._owned is None or record_id in self._owned:
             return stored
         mine: Record = copy.deepcopy(stored)
@@ -128,6 +134,7 @@ class Collection:
     def _insert(self, record: Record) -> None:
         self.version += 1
         record_id = record["id"]
+        self._changed[record_id] = None
         self._records[record_id] = record
         if self._owned is None:  # not a fork: every index entry is this collection's own
             for name, index in self._indexes.items():
@@ -136,6 +143,17 @@ class Collection:
         self._owned.add(record_id)
         for name in self._indexes:
             self._bucket(name, record.get(name))[record_id] = None
+
+    def take_changes(self) -> tuple[list[Record], bool]:
+        """The records added or changed since the last call (in the order they first changed), and whether an index
+        was reordered since; what is taken is forgotten."""
+        if not self._changed and not self._reordered:
+            return [], False
+        changed = [self._records[record_id] for record_id in self._changed]
+        reordered = self._reordered
+        self._changed = {}
+        self._reordered = False
+        return changed, reordered
 
     def next_id(self) -> int:
         self._last_id += 1
@@ -171,6 +189,7 @@ class Collection:
     def reorder_index(self, field: str, value: Any, record_ids: list[int]) -> None:
         """File the records under `value` in this order; the caller gives exactly the ids filed there."""
         self.version += 1
+        self._reordered = True
         bucket = self._bucket(field, value)
         bucket.clear()
         bucket.update(dict.fromkeys(record_ids))
@@ -213,8 +232,10 @@ class Collection:
         if self._records.get(record["id"]) is not record or not (self._owned is None or record["id"] in self._owned):
             raise RuntimeError(f"{self.label} {record['id']} is shared or not stored here: own() it before changing it")
         self.version += 1
+        self._changed[record["id"]] = None
         for name in self._indexes:
             if name in changes and changes[name] != record.get(name):
+                self._reordered = True  # filed last under its new value: no longer in insertion order
                 self._bucket(name, record.get(name)).pop(record["id"], None)
                 self._bucket(name, changes[name])[record["id"]] = None
         record.update(changes)

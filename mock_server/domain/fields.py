@@ -43,7 +43,7 @@ class Fields(Collection):
         account = self.account
         now = account.clock.stamp()
         field_type = body["field_type"]
-        key = "".join(account.random.choice("0123456789abcdef") for _ in range(40))
+        key = account.random_hex(40)
         order = max((field["order_nbr"] for field in self.all()), default=0) + 1
         field: Record = {
             "key": key,

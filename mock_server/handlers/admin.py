@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from mock_server import __version__
 from mock_server.control.plane import current_control
+from mock_server.control.tenancy import mask_token
 from mock_server.http import envelope
 
 
@@ -85,7 +86,7 @@ async def list_requests(token: str | None = None, path: str | None = None, limit
 
 async def clear_requests(token: str | None = None) -> Response:
     current_control().journal.clear(token)
-    return _json({"cleared": token or "all"})
+    return _json({"cleared": mask_token(token) if token else "all"})
 
 
 async def list_scenarios() -> Response:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,13 +18,24 @@ SECRET_PARAMETERS = frozenset({"api_token"})
 FORMATS = ("text", "json")
 
 
-def masked_token(token: str) -> str:
-    """A token as a log may show it: a fingerprint that tells tenants apart, after the first four characters of a
-    long token (so a developer recognises their own); `-` for a request without one."""
-    if not token:
-        return "-"
-    fingerprint = hashlib.sha256(token.encode("utf-8", errors="replace")).hexdigest()[:8]
-    return f"{token[:4]}...{fingerprint}" if len(token) >= 16 else f"...{fingerprint}"
+_TOKEN_PARAMETER = re.compile(r"((?:^|[?&;])api_token=)[^&;#\s]*", re.IGNORECASE)
+
+
+def masked_path(text: str) -> str:
+    """`text` with the value of every `api_token=` query parameter replaced by `***`."""
+    return _TOKEN_PARAMETER.sub(r"\g<1>***", text)
+
+
+class HideTokens(logging.Filter):
+    """Masks the `api_token` values of a record's message, on any handler it guards (uvicorn's loggers among them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # The message is masked as it will read, its arguments put in: a token may be an argument of a message
+        # whose format holds the `api_token=`, or the other way round.
+        message = record.getMessage()
+        if "api_token" in message.lower():
+            record.msg, record.args = masked_path(message), None
+        return True
 
 
 def logged_path(scope: Scope) -> str:
@@ -40,7 +51,8 @@ def logged_path(scope: Scope) -> str:
 
 
 class AccessLogMiddleware:
-    """Logs every request under `prefix` at info once it is answered; `tenant_of` names its tenant's token."""
+    """Logs every request under `prefix` at info once it is answered; `tenant_of` names its tenant as a log may
+    show it (masked, never the token)."""
 
     def __init__(
         self, app: ASGIApp, tenant_of: Callable[[Scope], str] = lambda _scope: "", prefix: str = "/v1"
@@ -75,7 +87,7 @@ class AccessLogMiddleware:
                 "path": logged_path(scope),
                 "status": status,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
-                "tenant": masked_token(self.tenant_of(scope)),
+                "tenant": self.tenant_of(scope) or "-",
             }
             logger.info(
                 "%(method)s %(path)s %(status)s %(ms).1fms tenant=%(tenant)s", request, extra={"request": request}
@@ -111,9 +123,20 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"mock": formatter},
+        "filters": {"hide_tokens": {"()": HideTokens}},
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "mock", "stream": "ext://sys.stderr"},
-            "stdout": {"class": "logging.StreamHandler", "formatter": "mock", "stream": "ext://sys.stdout"},
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "mock",
+                "stream": "ext://sys.stderr",
+                "filters": ["hide_tokens"],
+            },
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "mock",
+                "stream": "ext://sys.stdout",
+                "filters": ["hide_tokens"],
+            },
         },
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
