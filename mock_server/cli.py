@@ -13,6 +13,7 @@ from mock_server import DEFAULT_FIXTURES, __version__
 from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError
 from mock_server.errors import FinteskError
+from mock_server.http.limits import MAX_HEADER_BYTES
 from mock_server.settings import Settings, parse_tokens
 
 
@@ -74,6 +75,10 @@ def main() -> None:
 @click.option("--scenario", envvar="FINTESK_MOCK_SCENARIO", help="Apply a named scenario at start (see `scenarios`).")
 @click.option("--generate-deals", envvar="FINTESK_MOCK_GENERATE_DEALS", default=0, type=click.IntRange(min=0),
               help="Serve a generated account of this many deals from --seed.")  # fmt: skip
+@click.option("--max-body-mb", envvar="FINTESK_MOCK_MAX_BODY_MB", default=10, show_default=True,
+              type=click.IntRange(min=1), help="Largest request body, in MB; bigger ones answer 413.")  # fmt: skip
+@click.option("--max-import-mb", envvar="FINTESK_MOCK_MAX_IMPORT_MB", default=256, show_default=True,
+              type=click.IntRange(min=1), help="Largest state import (PUT of a tenant state), in MB.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -85,6 +90,8 @@ def serve(
     state: Path | None,
     scenario: str | None,
     generate_deals: int,
+    max_body_mb: int,
+    max_import_mb: int,
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
     import uvicorn
@@ -102,6 +109,8 @@ def serve(
         state=state,
         scenario=scenario,
         generate_deals=generate_deals,
+        max_body_mb=max_body_mb,
+        max_import_mb=max_import_mb,
     )
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new
@@ -115,7 +124,8 @@ def serve(
         raise click.ClickException(f"cannot start: {error}") from None
     app.state["tenants"].settle = gc.freeze
     click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug",
+                h11_max_incomplete_event_size=MAX_HEADER_BYTES)  # fmt: skip
 
 
 @main.command()

@@ -26,6 +26,9 @@ class Settings:
     scenario: str | None = None
     # Instead of the fixtures' deals: this many generated deals (with activities, products, persons) from `seed`.
     generate_deals: int = 0
+    # The largest request body accepted, in MB; the control plane's state import takes up to `max_import_mb`.
+    max_body_mb: int = 10
+    max_import_mb: int = 256
     # Response validation costs most of the list throughput, so it is for tests only.
     validate_responses: bool = False
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import threading
 import time
 from collections import OrderedDict, deque
@@ -20,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server.control.tenancy import tokens_of, under
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
+from mock_server.http import limits
 
 MAX_TENANTS = 1000
 MAX_TEXT_BYTES = 10 * 1024
@@ -133,7 +133,7 @@ def decoded_body(body: bytes, content_type: str) -> Any:
         return None
     if len(body) <= MAX_JSON_BYTES and (not content_type or "json" in content_type):
         try:
-            return json.loads(body)
+            return limits.loads(body)  # refuses what no answer could render: deep nesting, lone surrogates
         except ValueError:
             pass
     return cut_text(body)

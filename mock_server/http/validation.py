@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import AsyncGenerator
 from functools import cached_property
 from typing import Any
@@ -24,6 +22,8 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, Parame
 from jsonschema import Draft4Validator, Draft7Validator, ValidationError
 from jsonschema.exceptions import best_match
 from starlette.types import Receive, Scope, Send
+
+from mock_server.http import limits
 
 # Draft 4 knows no `date` format; the API's dates must be real ones, so use the checker that does.
 FORMATS = Draft7Validator.FORMAT_CHECKER
@@ -66,24 +66,6 @@ class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
         return None
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(value: str) -> float:
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{value} is too large for a number")
-    return number
-
-
-def _bounded_int(value: str) -> int:
-    # Any integer is valid JSON and schema-valid, but one a float cannot hold breaks every sum it enters.
-    if len(value.lstrip("-")) > 300:
-        raise ValueError(f"{value[:20]}... is too large for a number")
-    return int(value)
-
-
 class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Bodies must be UTF-8 JSON with finite numbers; anything else is a 400 that says why."""
 
@@ -93,18 +75,12 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([message async for message in stream])
-        if not raw:
+        if not raw.strip():
             return None
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadRequestProblem(detail="the request body is not valid UTF-8.") from None
-        if not text.strip():
-            return None
-        try:
-            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_bounded_int)
+            return limits.loads(raw)
         except ValueError as error:
-            raise BadRequestProblem(detail=f"the request body is not valid JSON: {error}.") from None
+            raise BadRequestProblem(detail=f"{error}.") from None
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if not self._nullable and body is None:
