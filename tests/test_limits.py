@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
+from mock_server import SPEC_PATH
 from mock_server.app import create_app
 from mock_server.control.journal import decoded_body
 from mock_server.http import limits
@@ -117,3 +120,60 @@ def test_oversized_headers_are_a_431(small: TestClient) -> None:
 def test_a_content_length_that_is_not_a_number_is_refused(small: TestClient) -> None:
     response = small.post("/v1/deals", content=b"{}", headers={"x-api-token": "big", "content-length": "1" * 40})
     assert response.status_code in (400, 413)
+
+
+@pytest.mark.parametrize("path", ["/v1/deals/" + "9" * 5000, "/__mock__/faults/" + "9" * 5000, "/v1/" + "x" * 3000])
+def test_a_path_past_the_limit_is_a_414(client: TestClient, path: str) -> None:
+    for method in ("GET", "DELETE"):
+        response = client.request(method, path, headers={"x-api-token": "long"})
+        assert_error(response, 414, f"longer than {limits.MAX_PATH_CHARS}")
+
+
+def test_a_query_string_past_the_limit_is_a_414(client: TestClient) -> None:
+    query = {"sort": "x" * (limits.MAX_QUERY_BYTES + 1)}
+    response = client.get("/v1/deals", params=query, headers={"x-api-token": "q"})
+    assert_error(response, 414, "query string")
+
+
+def test_a_long_id_within_the_path_limit_is_a_404(api: Api) -> None:
+    assert_error(api.get("/deals/" + "9" * 1000), 404)
+
+
+# --- bounded work ----------------------------------------------------------------------------------------------
+
+
+def query_parameters() -> list[tuple[str, dict[str, Any]]]:
+    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    shared = spec["components"]["parameters"]
+    found = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                parameter = shared[parameter["$ref"].rsplit("/", 1)[1]] if "$ref" in parameter else parameter
+                if parameter["in"] == "query":
+                    found.append((f"{method} {path} {parameter['name']}", parameter["schema"]))
+    return found
+
+
+def test_every_list_parameter_has_a_most_items() -> None:
+    lists = [(name, schema) for name, schema in query_parameters() if schema.get("type") == "array"]
+    assert lists
+    assert [name for name, schema in lists if "maxItems" not in schema] == []
+
+
+@pytest.mark.parametrize("name", ["limit", "amount", "term", "sort"])
+def test_every_parameter_that_scales_the_work_has_a_maximum(name: str) -> None:
+    schemas = [schema for where, schema in query_parameters() if where.endswith(f" {name}")]
+    assert schemas
+    assert all("maximum" in schema or "maxLength" in schema for schema in schemas), schemas
+
+
+def test_a_timeline_of_more_intervals_than_the_maximum_is_a_400_naming_amount(api: Api) -> None:
+    query = {"start_date": "2024-01-01", "interval": "day", "field_key": "add_time"}
+    assert_error(api.get("/deals/timeline", params={**query, "amount": 100_000_000}), 400, "'amount'")
+    assert len(api.data("GET", "/deals/timeline", params={**query, "amount": 500})) == 500
+
+
+def test_a_bulk_delete_of_more_ids_than_the_maximum_is_a_400_naming_ids(api: Api) -> None:
+    ids = ",".join(str(number) for number in range(1, 502))
+    assert_error(api.delete("/deals", params={"ids": ids}), 400, "'ids'")

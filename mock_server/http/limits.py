@@ -13,6 +13,9 @@ from mock_server.errors import FinteskError
 from mock_server.http import envelope
 
 MB = 1024 * 1024
+# The request path (decoded) and query string: Starlette turns a path id into an int, which fails past 4,300 digits.
+MAX_PATH_CHARS = 2048
+MAX_QUERY_BYTES = 32 * 1024
 # Every request header together (names and values); uvicorn's h11 parser is given the same bound.
 MAX_HEADER_BYTES = 64 * 1024
 # Objects and arrays nested inside one another in a JSON body, the body itself counting as the first.
@@ -31,9 +34,14 @@ class HeadersTooLarge(FinteskError):
     status = 431
 
 
+class UriTooLong(FinteskError):
+    status = 414
+
+
 class LimitsMiddleware:
-    """Refuses headers over `MAX_HEADER_BYTES` (431) and bodies over the limit of their path (413), before the
-    body is read whole: a declared `content-length` is refused at once, a streamed body once it passes the limit."""
+    """Refuses paths and query strings over their limits (414), headers over `MAX_HEADER_BYTES` (431) and bodies
+    over the limit of their path (413) before the body is read whole: a declared `content-length` is refused at
+    once, a streamed body once it passes the limit."""
 
     def __init__(self, app: ASGIApp, max_body: int = 10 * MB, large_bodies: tuple[str, int] | None = None) -> None:
         self.app = app
@@ -52,6 +60,7 @@ class LimitsMiddleware:
             return
         limit = self.limit_for(scope.get("path", ""))
         try:
+            _check_target(scope)
             _check_headers(scope["headers"], limit)
         except FinteskError as error:
             await _refuse(send, error)
@@ -79,6 +88,13 @@ class LimitsMiddleware:
             if started:
                 raise
             await _refuse(send, error)
+
+
+def _check_target(scope: Scope) -> None:
+    if len(scope.get("path", "")) > MAX_PATH_CHARS:
+        raise UriTooLong(f"The request path is longer than {MAX_PATH_CHARS} characters, the most accepted.")
+    if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+        raise UriTooLong(f"The query string is longer than {MAX_QUERY_BYTES} bytes, the most accepted.")
 
 
 def _check_headers(headers: list[tuple[bytes, bytes]], limit: int) -> None:
