@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server import PROJECT_ROOT
+from mock_server import DEFAULT_FIXTURES
 from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
@@ -26,6 +26,11 @@ from mock_server.settings import Settings
 
 DURATION = re.compile(r"(\d+)([dhms])")
 UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+# The clock stays a year inside the years a `DateTime` can write (1000 to 9999), so that reads which reach a year
+# ahead or back of it (relative date filters, rotten times) still land on a date that exists.
+EARLIEST = datetime(1001, 1, 1)
+LATEST = datetime(9998, 12, 31, 23, 59, 59)
+FIXTURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _current: ContextVar[ControlPlane] = ContextVar("fintesk_control")
 
 
@@ -60,13 +65,40 @@ class ControlPlane:
         return {"imported": token}
 
     def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
-        folder = Path(name) if "/" in name else PROJECT_ROOT / "fixtures" / name
         try:
-            fixture = load(folder)
+            fixture = load(self.fixture_folder(name))
         except FixtureError as error:
             raise Invalid(f"fixtures: {error}") from None
         self.tenants.install(token, self.tenants.fresh(token, fixture))
-        return {"loaded": str(folder), "token": token}
+        return {"loaded": name, "token": token}
+
+    def fixture_roots(self) -> list[Path]:
+        """Where fixture sets are looked up by name: the bundled ones, and those beside the `--fixtures` folder."""
+        roots = [DEFAULT_FIXTURES.parent.resolve()]
+        own = Path(self.settings.fixtures).resolve().parent
+        return roots if own in roots else [*roots, own]
+
+    def fixture_names(self) -> list[str]:
+        """The names of the fixture sets a tenant can load: folders of a fixture root that hold a company file."""
+        names = {
+            folder.name
+            for root in self.fixture_roots()
+            for folder in (root.iterdir() if root.is_dir() else ())
+            if FIXTURE_NAME.fullmatch(folder.name) and any(folder.glob("company.*"))
+        }
+        return sorted(names)
+
+    def fixture_folder(self, name: str) -> Path:
+        """The folder of the fixture set called `name`; anything else (a path, `..`, an unknown name) is a 400 that
+        reads the same whether or not such a folder exists elsewhere on the machine."""
+        names = self.fixture_names()
+        if name not in names:
+            raise Invalid(f"fixtures: {name[:64]!r} is not a fixture set; the names available are {', '.join(names)}.")
+        for root in self.fixture_roots():
+            folder = root / name
+            if folder.is_dir() and folder.resolve().parent == root:
+                return folder
+        raise Invalid(f"fixtures: {name!r} is not a fixture set; the names available are {', '.join(names)}.")
 
     # --- determinism --------------------------------------------------------------------------------------------
 
@@ -74,15 +106,23 @@ class ControlPlane:
         return {"now": self.clock.stamp(), "frozen": self.clock.frozen}
 
     def set_clock(self, freeze: str | None, advance: str | None, resume: bool) -> dict[str, Any]:
+        """Resume, then freeze, then advance, as asked; nothing changes unless the clock ends within its bounds."""
+        step = _duration(advance) if advance is not None else timedelta()
+        if freeze is not None:
+            try:
+                moment = parse_datetime(freeze)
+            except ValueError:
+                raise Invalid(f"freeze: {freeze!r} is not a real time; give YYYY-MM-DD HH:MM:SS.") from None
+            _within_bounds("freeze", moment, timedelta())
+            _within_bounds("advance", moment, step)
+        else:
+            _within_bounds("advance", Clock().now() if resume else self.clock.now(), step)
         if resume:
             self.clock.resume()
         if freeze is not None:
-            try:
-                self.clock.freeze(parse_datetime(freeze))
-            except ValueError:
-                raise Invalid(f"freeze: {freeze!r} is not a real time; give YYYY-MM-DD HH:MM:SS.") from None
+            self.clock.freeze(moment)
         if advance is not None:
-            self.clock.advance(timedelta(seconds=sum(int(n) * UNITS[u] for n, u in DURATION.findall(advance))))
+            self.clock.advance(step)
         return self.clock_state()
 
     def reseed(self, seed: int) -> dict[str, Any]:
@@ -112,6 +152,19 @@ class ControlPlane:
             self.tenants.use(fixture)
         else:
             self.tenants.install(token, self.tenants.fresh(token, fixture))
+
+
+def _duration(advance: str) -> timedelta:
+    seconds = sum(int(number) * UNITS[unit] for number, unit in DURATION.findall(advance))
+    if seconds > (LATEST - EARLIEST).total_seconds():
+        raise Invalid(f"advance: {advance!r} is longer than the clock's whole range, {EARLIEST} to {LATEST}.")
+    return timedelta(seconds=seconds)
+
+
+def _within_bounds(field: str, moment: datetime, step: timedelta) -> None:
+    """`moment` moved on by `step` stays from EARLIEST to LATEST (compared before adding, which could overflow)."""
+    if not EARLIEST <= moment <= LATEST or step > LATEST - moment:
+        raise Invalid(f"{field}: the clock must stay from {EARLIEST} to {LATEST}; this would take it out.")
 
 
 class ControlMiddleware:

@@ -174,7 +174,10 @@ COMPANY = {
         "exchange_rates": {
             "type": "object",
             "required": ["base", "rates"],
-            "properties": {"rates": {"type": "object", "additionalProperties": NUM}},
+            # A rate is a divisor when totals are converted: 0 or less has no meaning and would divide by zero.
+            "properties": {
+                "rates": {"type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0}}
+            },
         },  # fmt: skip
     },
 }

@@ -60,7 +60,7 @@ class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
             try:
                 parameter_validator(param.get("schema", param)).validate(value)
             except ValidationError as error:
-                return f"{parameter_type} parameter '{name}': {error.message}"
+                return f"{parameter_type} parameter '{name}': {shortened(error.message)}"
         elif param.get("required"):
             return f"{parameter_type} parameter '{name}' is required."
         return None
@@ -101,8 +101,18 @@ def describe(error: ValidationError) -> str:
         if len(missing) == len(error.context):
             return f"{prefix}: give at least one of {', '.join(f'`{name}`' for name in missing)}."
         best = best_match(error.context)
-        return f"{prefix}: {best.message}"
-    return f"{prefix}: {error.message}"
+        return f"{prefix}: {shortened(best.message)}"
+    return f"{prefix}: {shortened(error.message)}"
+
+
+MAX_MESSAGE = 300
+
+
+def shortened(message: str) -> str:
+    """A validator's message cut to a readable size: it quotes the refused value, which may be megabytes long."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[: MAX_MESSAGE - 80]}...{message[-60:]}"
 
 
 class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[misc]
