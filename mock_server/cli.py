@@ -79,6 +79,8 @@ def main() -> None:
               type=click.IntRange(min=1), help="Largest request body, in MB; bigger ones answer 413.")  # fmt: skip
 @click.option("--max-import-mb", envvar="FINTESK_MOCK_MAX_IMPORT_MB", default=256, show_default=True,
               type=click.IntRange(min=1), help="Largest state import (PUT of a tenant state), in MB.")  # fmt: skip
+@click.option("--max-tenants", envvar="FINTESK_MOCK_MAX_TENANTS", default=256, show_default=True,
+              type=click.IntRange(min=1), help="Live tenants kept; past it the least recently used goes.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -92,6 +94,7 @@ def serve(
     generate_deals: int,
     max_body_mb: int,
     max_import_mb: int,
+    max_tenants: int,
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
     import uvicorn
@@ -111,6 +114,7 @@ def serve(
         generate_deals=generate_deals,
         max_body_mb=max_body_mb,
         max_import_mb=max_import_mb,
+        max_tenants=max_tenants,
     )
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new

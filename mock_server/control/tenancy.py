@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -17,6 +20,7 @@ from mock_server.errors import Unauthorized
 from mock_server.settings import Settings
 
 _current: ContextVar[Account] = ContextVar("fintesk_account")
+logger = logging.getLogger("fintesk_mock")
 
 
 def current_account() -> Account:
@@ -25,7 +29,8 @@ def current_account() -> Account:
 
 
 class Tenants:
-    """Accounts by token: each made on first use from the current fixture set, with a seed of its own."""
+    """Accounts by token: each made on first use from the current fixture set, with a seed of its own. At most
+    `settings.max_tenants` are kept; past it the least recently used is dropped (and starts afresh if it returns)."""
 
     def __init__(self, fixture: FixtureSet, settings: Settings, clock: Clock, seed: int = 0) -> None:
         self.fixture = fixture
@@ -33,7 +38,7 @@ class Tenants:
         self.clock = clock
         self.seed = seed
         self.state: dict[str, Any] | None = None
-        self._accounts: dict[str, Account] = {}
+        self._accounts: OrderedDict[str, Account] = OrderedDict()  # least recently used first
         # One built account of the fixture per acting user; tenants fork it instead of building their own.
         self._templates: dict[int, Account] = {}
         # Called after a new account is made; the server passes gc.freeze (see `serve`).
@@ -49,9 +54,12 @@ class Tenants:
     def for_token(self, token: str) -> Account:
         account = self._accounts.get(token)
         if account is None:
-            account = self._accounts[token] = self.fresh(token, self.fixture)
+            account = self.fresh(token, self.fixture)
+            self.install(token, account)
             if self.settle is not None:
                 self.settle()
+        else:
+            self._accounts.move_to_end(token)
         return account
 
     def fresh(self, token: str, fixture: FixtureSet) -> Account:
@@ -86,6 +94,13 @@ class Tenants:
 
     def install(self, token: str, account: Account) -> None:
         self._accounts[token] = account
+        self._accounts.move_to_end(token)
+        while len(self._accounts) > self.settings.max_tenants:
+            dropped, _ = self._accounts.popitem(last=False)
+            logger.warning(
+                "tenant %s dropped: more than %d tenants are live (--max-tenants); its changes are gone",
+                fingerprint(dropped), self.settings.max_tenants,
+            )  # fmt: skip
 
     def use(self, fixture: FixtureSet, seed: int | None = None) -> None:
         """Start every tenant afresh from `fixture` (and a new seed)."""
@@ -102,6 +117,11 @@ class Tenants:
             self._accounts.clear()
         else:
             self._accounts.pop(token, None)
+
+
+def fingerprint(token: str) -> str:
+    """How logs name a tenant: a short digest of its token, never the token."""
+    return "#" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 API_PREFIX = "/v1"
