@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
+import signal
+import sys
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +19,9 @@ from mock_server.data.fixtures import FixtureError
 from mock_server.errors import FinteskError
 from mock_server.http.limits import MAX_HEADER_BYTES
 from mock_server.settings import Settings, parse_tokens
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 class LazyGroup(click.Group):
@@ -81,6 +88,8 @@ def main() -> None:
               type=click.IntRange(min=1), help="Largest state import (PUT of a tenant state), in MB.")  # fmt: skip
 @click.option("--max-tenants", envvar="FINTESK_MOCK_MAX_TENANTS", default=256, show_default=True,
               type=click.IntRange(min=1), help="Live tenants kept; past it the least recently used goes.")  # fmt: skip
+@click.option("--shutdown-timeout", envvar="FINTESK_MOCK_SHUTDOWN_TIMEOUT", default=3, show_default=True,
+              type=click.IntRange(min=0), help="Seconds requests in flight get after SIGTERM or Ctrl-C.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -95,6 +104,7 @@ def serve(
     max_body_mb: int,
     max_import_mb: int,
     max_tenants: int,
+    shutdown_timeout: int,
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
     import uvicorn
@@ -128,8 +138,27 @@ def serve(
         raise click.ClickException(f"cannot start: {error}") from None
     app.state["tenants"].settle = gc.freeze
     click.echo(f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug",
-                h11_max_incomplete_event_size=MAX_HEADER_BYTES)  # fmt: skip
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug",
+                            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+                            timeout_graceful_shutdown=shutdown_timeout)  # fmt: skip
+    prompt_server(config).run()
+
+
+def prompt_server(config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn's server, ended at once by a second SIGTERM or Ctrl-C. uvicorn itself ignores a second SIGTERM and,
+    on a second Ctrl-C, still waits for the application's shutdown; a user who signals twice wants it gone."""
+    import uvicorn
+
+    class PromptServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if self.should_exit:
+                click.echo(f"Fintesk Mock: second {signal.Signals(sig).name}, exiting now.", err=True)
+                sys.stderr.flush()
+                sys.stdout.flush()
+                os._exit(128 + sig)
+            super().handle_exit(sig, frame)
+
+    return PromptServer(config)
 
 
 @main.command()
