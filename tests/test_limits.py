@@ -177,3 +177,30 @@ def test_a_timeline_of_more_intervals_than_the_maximum_is_a_400_naming_amount(ap
 def test_a_bulk_delete_of_more_ids_than_the_maximum_is_a_400_naming_ids(api: Api) -> None:
     ids = ",".join(str(number) for number in range(1, 502))
     assert_error(api.delete("/deals", params={"ids": ids}), 400, "'ids'")
+
+
+# --- the parser ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [b"1e400", b"NaN", b"-Infinity", b'{"a": 1e999}', b"[1, 2", b'"\\ud800"', b"\xff"])
+def test_the_parser_refuses_what_json_or_utf8_cannot_carry(text: bytes) -> None:
+    with pytest.raises(ValueError, match="request body"):
+        limits.loads(text)
+
+
+def test_integers_past_64_bits_keep_every_digit() -> None:
+    assert limits.loads(b'{"v": 123456789012345678901234567890}') == {"v": 123456789012345678901234567890}
+
+
+@pytest.mark.parametrize("text", [b"5", b'"x"', b"null", b"[]", b'{"a": [1, {"b": 2.5}]}', b'"\\ud83d\\ude00"'])
+def test_the_parser_reads_json_as_the_standard_library_does(text: bytes) -> None:
+    import json
+
+    assert limits.loads(text) == json.loads(text)
+
+
+def test_depth_is_checked_on_the_fast_path_too() -> None:
+    wide = b"[" + b",".join([b"[]"] * 100) + b"]"  # many brackets, little depth
+    assert len(limits.loads(wide)) == 100
+    with pytest.raises(ValueError, match="deeper"):
+        limits.loads(b"[" * (limits.MAX_JSON_DEPTH + 1) + b"]" * (limits.MAX_JSON_DEPTH + 1))

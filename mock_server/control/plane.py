@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,9 +19,10 @@ from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
 from mock_server.control.scenarios import load_scenario, scenario_names
 from mock_server.control.tenancy import Tenants
+from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError, load
 from mock_server.data.state import export_state, import_state, tenant_seed
-from mock_server.domain.account import FixtureSet
+from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import Clock, parse_datetime
 from mock_server.errors import Invalid, NotFound
 from mock_server.settings import Settings
@@ -56,21 +59,29 @@ class ControlPlane:
     def export(self, token: str) -> dict[str, Any]:
         return export_state(self.tenants.for_token(token))
 
-    def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
+    async def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
+        """Replace the tenant's account with one built from `state` (the request's own, so not copied). The build
+        runs in a worker thread, so other tenants are served meanwhile; the new account replaces the old at once."""
+        seed = tenant_seed(self.tenants.seed, token)
         try:
-            account = import_state(state, self.clock, seed=tenant_seed(self.tenants.seed, token))
+            account = await asyncio.to_thread(_built, import_state, state, self.clock, seed=seed, owned=True)
         except FixtureError as error:
             raise Invalid(str(error)) from None
         self.tenants.install(token, account)
         return {"imported": token}
 
-    def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
+    async def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
+        """Replace the tenant's account with a fixture set read, checked and built in a worker thread."""
+        folder = self.fixture_folder(name)
         try:
-            fixture = load(self.fixture_folder(name))
+            account = await asyncio.to_thread(_built, self._fixture_account, token, folder)
         except FixtureError as error:
             raise Invalid(f"fixtures: {error}") from None
-        self.tenants.install(token, self.tenants.fresh(token, fixture))
+        self.tenants.install(token, account)
         return {"loaded": name, "token": token}
+
+    def _fixture_account(self, token: str, folder: Path) -> Account:
+        return self.tenants.fresh(token, load(folder))
 
     def fixture_roots(self) -> list[Path]:
         """Where fixture sets are looked up by name: the bundled ones, and those beside the `--fixtures` folder."""
@@ -152,6 +163,12 @@ class ControlPlane:
             self.tenants.use(fixture)
         else:
             self.tenants.install(token, self.tenants.fresh(token, fixture))
+
+
+def _built(build: Callable[..., Account], *args: Any, **kwargs: Any) -> Account:
+    """`build(...)` without the cyclic collector walking the records it makes (see `no_collection`)."""
+    with no_collection():
+        return build(*args, **kwargs)
 
 
 def _duration(advance: str) -> timedelta:

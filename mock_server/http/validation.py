@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from functools import cached_property
 from typing import Any
@@ -78,9 +79,15 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         if not raw.strip():
             return None
         try:
-            return limits.loads(raw)
+            if len(raw) <= THREADED_PARSE_BYTES:
+                body = limits.loads(raw)
+            else:  # a state import of many megabytes takes seconds to parse: not on the loop, where all wait
+                body = await asyncio.to_thread(limits.loads, raw)
         except ValueError as error:
             raise BadRequestProblem(detail=f"{error}.") from None
+        # The handler's request would parse the same bytes again (a second or two for a big import): hand it this.
+        scope.setdefault("extensions", {})[PARSED_BODY] = body
+        return body
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if not self._nullable and body is None:
@@ -178,8 +185,11 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
 
 
 MAX_KEPT_BODY_TYPES = 16
-# Where request validation leaves the query it parsed and validated, for the handler's arguments.
+# Bodies bigger than this are parsed in a worker thread.
+THREADED_PARSE_BYTES = 1024 * 1024
+# Where request validation leaves the query and the JSON body it parsed and validated, for the handler's arguments.
 PARSED_QUERY = "fintesk_parsed_query"
+PARSED_BODY = "fintesk_parsed_body"
 
 
 class PreparedValidationAPI(RequestValidationAPI):  # type: ignore[misc]
