@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
+from mock_server.control import journal as journal_module
 from mock_server.settings import Settings
 from tests.conftest import Api, assert_error
 
@@ -128,8 +129,25 @@ def test_an_imported_state_with_a_rate_of_zero_is_a_400_and_the_summary_still_an
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [("PUT", "/rate-limit", {"limit": 10**10}), ("POST", "/seed", {"seed": 2**65}),
-     ("POST", "/reset", {"token": "t" * 1001}), ("GET", "/requests?limit=10000001", None),
+     ("POST", "/reset", {"token": "t" * 1001}), ("GET", "/requests?limit=10001", None),
      ("POST", "/scenarios/" + "s" * 65, None), ("POST", "/faults", {"kind": "status", "times": 10**10})],
 )  # fmt: skip
 def test_other_control_inputs_have_bounds(mock: TestClient, method: str, path: str, body: object) -> None:
     assert_error(mock.request(method, "/__mock__" + path, json=body), 400)
+
+
+def test_a_listing_of_every_tenants_requests_decodes_and_answers_at_most_the_newest_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(journal_module, "MAX_LISTED", 5)
+    journal = journal_module.Journal()
+    decoded: list[int] = []
+    for number in range(40):
+        entry = {"method": "GET", "path": f"/v1/deals/{number}", "status": 200}
+        journal.record(f"tenant-{number % 7}", entry, lambda number=number: decoded.append(number) or {})
+    listed = journal.entries()
+    assert [entry["path"] for entry in listed] == [f"/v1/deals/{number}" for number in range(35, 40)]
+    assert sorted(decoded) == list(range(35, 40))  # only the listed entries were decoded
+    assert len(journal.entries(limit=10**6)) == 5
+    matching = [entry["path"] for entry in journal.entries(path="/v1/deals/1*")]
+    assert matching == [f"/v1/deals/{number}" for number in range(15, 20)]  # the newest of 1 and 10 to 19
