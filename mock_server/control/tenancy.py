@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.data.bulk import no_collection
-from mock_server.data.state import import_state, tenant_seed
+from mock_server.data.state import import_state, restore_random, tenant_seed
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import Clock
 from mock_server.errors import Unauthorized
@@ -38,6 +38,8 @@ class Tenants:
         self.clock = clock
         self.seed = seed
         self.state: dict[str, Any] | None = None
+        # The account of `state`, built once: never served, only forked (as `_templates` are for the fixtures).
+        self._state_template: Account | None = None
         self._accounts: OrderedDict[str, Account] = OrderedDict()  # least recently used first
         # One built account of the fixture per acting user; tenants fork it instead of building their own.
         self._templates: dict[int, Account] = {}
@@ -64,8 +66,8 @@ class Tenants:
 
     def fresh(self, token: str, fixture: FixtureSet) -> Account:
         """A new account of `fixture` (or of the state file) for `token`, seeded from the mock's seed and the token."""
-        if self.state is not None and fixture is self.fixture:
-            return import_state(self.state, self.clock, seed=tenant_seed(self.seed, token))
+        if self.state is not None and self._state_template is not None and fixture is self.fixture:
+            return self._from_state(self.state, self._state_template, tenant_seed(self.seed, token))
         company = fixture.company
         user_id = int(company["tokens"].get(token, company["api_user_id"]))
         seed = tenant_seed(self.seed, token)
@@ -88,9 +90,19 @@ class Tenants:
 
     def use_state(self, state: dict[str, Any]) -> None:
         """Start every tenant from an exported state instead of the fixtures."""
-        import_state(state, self.clock)  # refuse a bad state now, not on the first request
+        with no_collection():
+            self._state_template = import_state(state, self.clock)  # a bad state is refused now, not on a request
         self.state = state
         self._accounts.clear()
+
+    @staticmethod
+    def _from_state(state: dict[str, Any], template: Account, seed: int) -> Account:
+        """A tenant's account of `state`: the template forked (records shared until changed), not built again,
+        which took seconds for a big state on every new token. Its random state is the state's, if it has one."""
+        account = template.fork(template.user_id, seed)
+        if "random" in state:
+            restore_random(account.random, state["random"])
+        return account
 
     def install(self, token: str, account: Account) -> None:
         self._accounts[token] = account
@@ -105,7 +117,7 @@ class Tenants:
     def use(self, fixture: FixtureSet, seed: int | None = None) -> None:
         """Start every tenant afresh from `fixture` (and a new seed)."""
         if fixture is not self.fixture:
-            self.state = None
+            self.state = self._state_template = None
         self.fixture = fixture
         self._templates.clear()
         if seed is not None:

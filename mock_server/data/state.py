@@ -248,6 +248,11 @@ def _check_option_id(option_id: Any, highest: int) -> int:
     return int(option_id)
 
 
+def restore_random(generator: random.Random, saved: Any) -> None:
+    """Put `generator` in the random state an export saved (refused with an InvalidState when it is not one)."""
+    _restore_random(generator, saved)
+
+
 def _restore_random(generator: random.Random, saved: Any) -> None:
     problem = "give the `random` object an export holds, or leave it out to seed the account from the server's seed."
     if not isinstance(saved, dict) or set(saved) != {"version", "internal", "gauss_next"}:
