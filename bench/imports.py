@@ -22,6 +22,7 @@ import orjson
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
 from mock_server.data import fixtures
+from mock_server.data.bulk import no_collection
 from mock_server.data.generate import generate_account
 from mock_server.data.state import export_state, import_state
 from mock_server.domain.account import Account
@@ -39,7 +40,8 @@ def exported(deals: int, seed: int = 1) -> dict[str, Any]:
 
 def build_rate(state: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    import_state(state, Clock())
+    with no_collection():  # as the server builds it (see `ControlPlane.restore`)
+        import_state(state, Clock())
     seconds = time.perf_counter() - started
     deals = len(state["records"]["deals"])
     records = sum(len(items) for items in state["records"].values())

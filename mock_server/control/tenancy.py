@@ -58,8 +58,6 @@ class Tenants:
         if account is None:
             account = self.fresh(token, self.fixture)
             self.install(token, account)
-            if self.settle is not None:
-                self.settle()
         else:
             self._accounts.move_to_end(token)
         return account
@@ -107,6 +105,8 @@ class Tenants:
     def install(self, token: str, account: Account) -> None:
         self._accounts[token] = account
         self._accounts.move_to_end(token)
+        if self.settle is not None:
+            self.settle()
         while len(self._accounts) > self.settings.max_tenants:
             dropped, _ = self._accounts.popitem(last=False)
             logger.warning(

@@ -150,33 +150,39 @@ def loads(raw: bytes) -> Any:
     one): text that is not UTF-8, NaN and infinities, numbers too large for a float, nesting deeper than
     `MAX_JSON_DEPTH`, and strings with a lone surrogate, which no UTF-8 answer could ever carry back.
 
-    orjson parses several times faster and refuses all of these itself, but turns integers past 64 bits into floats;
-    so it parses what holds no run of 19 digits, and the standard parser (which says what is wrong) the rest."""
-    if not _LONG_DIGITS.search(raw):
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass  # the standard parser below names the problem
-        else:
-            if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and not _shallow(value):
-                raise ValueError(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
-            return value
-    return _standard_loads(raw)
+    orjson parses several times faster and refuses all of these itself, except that it nests up to 1,024 deep and
+    turns integers past 64 bits into floats: one walk checks the depth and, on finding such a float, leaves the text
+    to the standard parser, which keeps every digit (and names whatever is wrong)."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _standard_loads(raw)  # which says what is wrong
+    problem = _unsettled(value)
+    if problem == "deep":
+        raise ValueError(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+    return value if problem is None else _standard_loads(raw)
 
 
-_LONG_DIGITS = re.compile(rb"\d{19}")
+# The magnitude from which orjson may have made a float of an integer it could not hold.
+_INT_AS_FLOAT = 2.0**63
 
 
-def _shallow(value: Any) -> bool:
-    """Whether `value` nests at most `MAX_JSON_DEPTH` levels of objects and arrays."""
-    stack = [(value, 1)] if type(value) is dict or type(value) is list else []
-    while stack:
-        current, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            return False
-        items = current.values() if type(current) is dict else current
-        stack.extend((item, depth + 1) for item in items if type(item) is dict or type(item) is list)
-    return True
+def _unsettled(value: Any) -> str | None:
+    """Why orjson's value cannot stand: `deep` past `MAX_JSON_DEPTH` levels, `float` for a float that may have been
+    a long integer; None when it can. Level by level, so no recursion, and one pass over every value."""
+    level, depth = [value], 1  # `depth` is that of the objects and arrays in `level`
+    while level:
+        below: list[Any] = []
+        for current in level:
+            kind = type(current)
+            if kind is dict or kind is list:
+                if depth > MAX_JSON_DEPTH:
+                    return "deep"
+                below.extend(current.values() if kind is dict else current)
+            elif kind is float and abs(current) >= _INT_AS_FLOAT:
+                return "float"
+        level, depth = below, depth + 1
+    return None
 
 
 def _standard_loads(raw: bytes) -> Any:

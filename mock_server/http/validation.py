@@ -24,6 +24,7 @@ from jsonschema import Draft4Validator, Draft7Validator, ValidationError
 from jsonschema.exceptions import best_match
 from starlette.types import Receive, Scope, Send
 
+from mock_server.data.bulk import no_collection
 from mock_server.http import limits
 
 # Draft 4 knows no `date` format; the API's dates must be real ones, so use the checker that does.
@@ -82,7 +83,7 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             if len(raw) <= THREADED_PARSE_BYTES:
                 body = limits.loads(raw)
             else:  # a state import of many megabytes takes seconds to parse: not on the loop, where all wait
-                body = await asyncio.to_thread(limits.loads, raw)
+                body = await asyncio.to_thread(_loads_without_collection, raw)
         except ValueError as error:
             raise BadRequestProblem(detail=f"{error}.") from None
         # The handler's request would parse the same bytes again (a second or two for a big import): hand it this.
@@ -97,6 +98,12 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         except ValidationError as error:
             raise BadRequestProblem(detail=describe(error)) from None
         return None
+
+
+def _loads_without_collection(raw: bytes) -> Any:
+    # Millions of new dicts and lists would set off the cyclic collector again and again (see `no_collection`).
+    with no_collection():
+        return limits.loads(raw)
 
 
 def describe(error: ValidationError) -> str:
