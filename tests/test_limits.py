@@ -204,3 +204,33 @@ def test_depth_is_checked_on_the_fast_path_too() -> None:
     assert len(limits.loads(wide)) == 100
     with pytest.raises(ValueError, match="deeper"):
         limits.loads(b"[" * (limits.MAX_JSON_DEPTH + 1) + b"]" * (limits.MAX_JSON_DEPTH + 1))
+
+
+# --- amounts that total ----------------------------------------------------------------------------------------
+
+
+def test_a_deal_value_past_the_bound_is_a_400_naming_value(api: Api) -> None:
+    for value in (1e308, -1e16, "1" * 16):
+        response = api.post("/deals", json={"name": "Huge", "person_id": 1, "value": value})
+        assert_error(response, 400, "'value'")
+
+
+def test_deals_at_the_largest_value_still_total_and_convert(api: Api) -> None:
+    for currency in ("EUR", "EUR", "USD"):
+        api.data("POST", "/deals", json={"name": "Max", "person_id": 1, "value": 1e15, "currency": currency})
+    api.data("POST", "/deals/1/products", json={"product_id": 1, "item_price": 1e15, "quantity": 10**15,
+                                                "duration": 10**15})  # fmt: skip
+    for path in ("/deals/summary", "/deals/1", "/deals/1/products", "/deals"):
+        assert api.get(path).status_code == 200, path
+    query = {"start_date": "2020-01-01", "interval": "quarter", "amount": 40, "field_key": "add_time"}
+    assert api.get("/deals/timeline", params=query).status_code == 200
+
+
+def test_a_state_with_an_amount_or_a_rate_past_its_bound_is_refused(client: TestClient) -> None:
+    state = client.get("/__mock__/tenants/bounds/state").json()
+    state["records"]["deals"][0]["value"] = 1e308
+    assert_error(client.put("/__mock__/tenants/bounds/state", json=state), 400, "value")
+    state = client.get("/__mock__/tenants/bounds/state").json()
+    code = next(iter(state["company"]["exchange_rates"]["rates"]))
+    state["company"]["exchange_rates"]["rates"][code] = 1e-300
+    assert_error(client.put("/__mock__/tenants/bounds/state", json=state), 400, "rates")

@@ -20,6 +20,9 @@ INT = {"type": "integer"}
 NUM = {"type": "number"}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
+RATE = {"type": "number", "exclusiveMinimum": 0, "minimum": 1e-9, "maximum": 1e9}
+# Amounts the API accepts (see spec/openapi.yaml): bounded so that any number of them totals and converts finitely.
+AMOUNT = {"type": "number", "minimum": -1e15, "maximum": 1e15}
 CONTACTS = {
     "type": "array",
     "items": {"type": "object", "required": ["value", "primary"], "properties": {"value": STR, "primary": BOOL}},
@@ -107,7 +110,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),  # fmt: skip
     "deals": record(
         name=STR,
-        value=NUM,
+        value=AMOUNT,
         currency=STR,
         user_id=INT,
         creator_user_id=INT,
@@ -146,12 +149,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "deal_products": record(
         deal_id=INT,
         product_id=INT,
-        item_price=NUM,
-        quantity=NUM,
-        discount=NUM,
+        item_price=AMOUNT,
+        quantity=AMOUNT,
+        discount=AMOUNT,
         discount_type={"enum": ["percentage", "amount"]},
-        duration=NUM,
-        tax=NUM,
+        duration=AMOUNT,
+        tax=AMOUNT,
         tax_method={"enum": ["exclusive", "inclusive", "none"]},
         enabled_flag=BOOL,
         order_nbr=INT,
@@ -175,10 +178,9 @@ COMPANY = {
         "exchange_rates": {
             "type": "object",
             "required": ["base", "rates"],
-            # A rate is a divisor when totals are converted: 0 or less has no meaning and would divide by zero.
-            "properties": {
-                "rates": {"type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0}}
-            },
+            # A rate is a divisor when totals are converted: 0 or less has no meaning and would divide by zero, and
+            # bounded rates keep every converted total finite.
+            "properties": {"rates": {"type": "object", "additionalProperties": RATE}},
         },  # fmt: skip
     },
 }
