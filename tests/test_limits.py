@@ -234,3 +234,27 @@ def test_a_state_with_an_amount_or_a_rate_past_its_bound_is_refused(client: Test
     code = next(iter(state["company"]["exchange_rates"]["rates"]))
     state["company"]["exchange_rates"]["rates"][code] = 1e-300
     assert_error(client.put("/__mock__/tenants/bounds/state", json=state), 400, "rates")
+
+
+def test_a_timeline_renders_only_the_deals_inside_its_intervals(client: TestClient, api: Api) -> None:
+    account = client.app.state["tenants"].for_token(api.token)
+    rendered: list[int] = []
+    real_render = account.deals.render
+
+    def counting_render(deal: dict[str, Any]) -> dict[str, Any]:
+        rendered.append(deal["id"])
+        return dict(real_render(deal))
+
+    account.deals.render = counting_render
+    try:
+        query = {
+            "start_date": "1990-01-01",
+            "interval": "day",
+            "amount": 1,
+            "field_key": "add_time",
+            "exclude_deals": 1,
+        }
+        api.data("GET", "/deals/timeline", params=query, headers={"cache-control": "no-cache"})
+    finally:
+        del account.deals.render
+    assert rendered == []  # no deal was added on that day, so none needed rendering
