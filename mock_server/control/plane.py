@@ -57,7 +57,8 @@ class ControlPlane:
         return {"reset": token or "all"}
 
     def export(self, token: str) -> dict[str, Any]:
-        return export_state(self.tenants.for_token(token))
+        # Not copied: the handler encodes the state before anything else runs on the loop.
+        return export_state(self.tenants.for_token(token), copied=False)
 
     async def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
         """Replace the tenant's account with one built from `state` (the request's own, so not copied). The build

@@ -40,21 +40,28 @@ def tenant_seed(seed: int, token: str) -> int:
 # --- export -----------------------------------------------------------------------------------------------------
 
 
-def export_state(account: Account) -> dict[str, Any]:
-    """Everything the account holds, as plain JSON values; the same state always gives the same document."""
+def export_state(account: Account, *, copied: bool = True) -> dict[str, Any]:
+    """Everything the account holds, as plain JSON values; the same state always gives the same document.
+    Without `copied` the records are the account's own: only for a caller that encodes them at once, before
+    anything can change them (copying a 100k-deal account took 20 s on the event loop)."""
     collections = account.collections()
     version, internal, gauss_next = account.random.getstate()
+    keep = copy.deepcopy if copied else _as_is
     return {
         "version": STATE_VERSION,
         "company": copy.deepcopy(account.company),
         "user_id": account.user_id,
-        "records": {name: copy.deepcopy(list(collection.all())) for name, collection in collections.items()},
+        "records": {name: keep(list(collection.all())) for name, collection in collections.items()},
         "sequences": {name: collection.last_id for name, collection in collections.items()},
         "index_orders": _index_orders(collections),
-        "deal_changes": copy.deepcopy(account.deal_changes),
+        "deal_changes": keep(list(account.deal_changes)),
         "option_id": account.last_option_id,
         "random": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
     }
+
+
+def _as_is(records: list[Record]) -> list[Record]:
+    return records
 
 
 def _index_orders(collections: dict[str, Collection]) -> dict[str, dict[str, list[list[Any]]]]:
