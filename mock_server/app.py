@@ -42,10 +42,13 @@ from mock_server.http.access_log import AccessLogMiddleware
 from mock_server.http.cors import CrossOriginMiddleware
 from mock_server.http.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi, SegmentRoutingMiddleware
 from mock_server.http.kept import kept_read
+from mock_server.http.limits import MB, LimitsMiddleware
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
 
 logger = logging.getLogger("fintesk_mock")
+# The control plane's state import, the one path that takes bodies over `max_body_mb`.
+IMPORT_PATH = r"/__mock__/tenants/[^/]+/state"
 
 
 def create_app(settings: Settings | None = None) -> AsyncApp:
@@ -64,6 +67,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
+            partial(
+                LimitsMiddleware,
+                max_body=settings.max_body_mb * MB,
+                large_bodies=(IMPORT_PATH, settings.max_import_mb * MB),
+            ),  # fmt: skip
             *edge_middlewares(settings),
             partial(JournalMiddleware, journal=control.journal),
             partial(RateLimitMiddleware, limiter=control.limiter),

@@ -6,10 +6,13 @@ import functools
 import gc
 import importlib
 import logging.config
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,7 +21,11 @@ from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError
 from mock_server.data.store import StoreError
 from mock_server.errors import FinteskError
+from mock_server.http.limits import MAX_HEADER_BYTES
 from mock_server.settings import Settings, is_loopback, parse_origins, parse_tokens
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 class LazyGroup(click.Group):
@@ -129,6 +136,14 @@ def main() -> None:
 )
 @option("--data-dir", envvar="FINTESK_MOCK_DATA_DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Keep every tenant in this folder (SQLite): writes survive a restart or a kill.")  # fmt: skip
+@option("--max-body-mb", envvar="FINTESK_MOCK_MAX_BODY_MB", default=10, show_default=True,
+              type=click.IntRange(min=1), help="Largest request body, in MB; bigger ones answer 413.")  # fmt: skip
+@option("--max-import-mb", envvar="FINTESK_MOCK_MAX_IMPORT_MB", default=256, show_default=True,
+              type=click.IntRange(min=1), help="Largest state import (PUT of a tenant state), in MB.")  # fmt: skip
+@option("--max-tenants", envvar="FINTESK_MOCK_MAX_TENANTS", default=256, show_default=True,
+              type=click.IntRange(min=1), help="Live tenants kept; past it the least recently used goes.")  # fmt: skip
+@option("--shutdown-timeout", envvar="FINTESK_MOCK_SHUTDOWN_TIMEOUT", default=3, show_default=True,
+              type=click.IntRange(min=0), help="Seconds requests in flight get after SIGTERM or Ctrl-C.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -146,9 +161,12 @@ def serve(
     admin_token: str | None,
     open_control_plane: bool,
     data_dir: Path | None,
+    max_body_mb: int,
+    max_import_mb: int,
+    max_tenants: int,
+    shutdown_timeout: int,
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
-    import uvicorn
 
     from mock_server.app import create_app
     from mock_server.http.access_log import logging_config
@@ -174,6 +192,9 @@ def serve(
         cors_origins=cors_origins,
         admin_token=admin_token or None,
         data_dir=data_dir,
+        max_body_mb=max_body_mb,
+        max_import_mb=max_import_mb,
+        max_tenants=max_tenants,
     )
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new
@@ -196,7 +217,15 @@ def serve(
         logging.getLogger("fintesk_mock").info(banner)
     else:
         click.echo(banner)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=log_config)
+    run_server(app, host=host, port=port, log_level=log_level, access_log=False, log_config=log_config,
+               h11_max_incomplete_event_size=MAX_HEADER_BYTES, timeout_graceful_shutdown=shutdown_timeout)  # fmt: skip
+
+
+def run_server(app: Any, **options: Any) -> None:
+    """Serve `app` with uvicorn (`options` are `uvicorn.Config`'s) until the process is told to stop."""
+    import uvicorn
+
+    prompt_server(uvicorn.Config(app, **options)).run()
 
 
 def _origins(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -204,6 +233,23 @@ def _origins(values: tuple[str, ...]) -> tuple[str, ...]:
         return parse_origins(values)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--cors-origin'") from None
+
+
+def prompt_server(config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn's server, ended at once by a second SIGTERM or Ctrl-C. uvicorn itself ignores a second SIGTERM and,
+    on a second Ctrl-C, still waits for the application's shutdown; a user who signals twice wants it gone."""
+    import uvicorn
+
+    class PromptServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if self.should_exit:
+                click.echo(f"Fintesk Mock: second {signal.Signals(sig).name}, exiting now.", err=True)
+                sys.stderr.flush()
+                sys.stdout.flush()
+                os._exit(128 + sig)
+            super().handle_exit(sig, frame)
+
+    return PromptServer(config)
 
 
 @main.command()

@@ -28,6 +28,11 @@ class Settings:
     scenario: str | None = None
     # Instead of the fixtures' deals: this many generated deals (with activities, products, persons) from `seed`.
     generate_deals: int = 0
+    # The largest request body accepted, in MB; the control plane's state import takes up to `max_import_mb`.
+    max_body_mb: int = 10
+    max_import_mb: int = 256
+    # Live tenants kept in memory; past it the least recently used one is dropped.
+    max_tenants: int = 256
     # Response validation costs most of the list throughput, so it is for tests only.
     validate_responses: bool = False
     # Browsers may call /v1 from other origins (a front-end, Swagger UI served elsewhere): from these, or any (`*`).

@@ -51,6 +51,13 @@ def test_add_activity_type__derives_key_string_from_the_name(api: Api, name: str
     assert api.data("POST", "/activityTypes", json={"name": name, "icon_key": "car"})["key_string"] == key
 
 
+def test_add_activity_type__composed_and_decomposed_names_share_a_key_and_the_suffix_rule(api: Api) -> None:
+    composed, decomposed = "Vid\u00e9o", "Vide\u0301o"
+    first = api.data("POST", "/activityTypes", json={"name": composed, "icon_key": "car"})
+    second = api.data("POST", "/activityTypes", json={"name": decomposed, "icon_key": "car"})
+    assert second["key_string"] == first["key_string"] + "_2"
+
+
 def test_add_activity_type__taken_key_gets_a_numeric_suffix(api: Api) -> None:
     taken = type_named("video_call")
 

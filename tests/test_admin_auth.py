@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from click.testing import CliRunner
 from starlette.testclient import TestClient
@@ -135,7 +134,7 @@ def test_is_loopback(host: str, loopback: bool) -> None:
 def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """What `serve` would hand uvicorn, instead of serving."""
     runs: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append({"app": app, **options}))
+    monkeypatch.setattr("mock_server.cli.run_server", lambda app, **options: runs.append({"app": app, **options}))
     for name in ("FINTESK_MOCK_ADMIN_TOKEN", "FINTESK_MOCK_OPEN_CONTROL_PLANE", "FINTESK_MOCK_HOST"):
         monkeypatch.delenv(name, raising=False)
     return runs

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
@@ -106,7 +105,7 @@ def test_a_value_that_is_no_origin_is_refused_naming_it(origin: str) -> None:
 
 def test_cors_is_set_by_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     served: list[Settings] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app.state["settings"]))
+    monkeypatch.setattr("mock_server.cli.run_server", lambda app, **_: served.append(app.state["settings"]))
     runner = CliRunner()
     assert runner.invoke(main, ["serve"], env={"FINTESK_MOCK_CORS": "false"}).exit_code == 0
     env = {"FINTESK_MOCK_CORS_ORIGIN": "http://a.test http://b.test"}

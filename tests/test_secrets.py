@@ -7,7 +7,6 @@ import logging.config
 from typing import Any
 
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
@@ -122,7 +121,7 @@ def test_serve_hands_uvicorn_a_logging_config_that_masks_tokens(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runs: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
+    monkeypatch.setattr("mock_server.cli.run_server", lambda app, **options: runs.append(options))
     result = CliRunner().invoke(main, ["serve", "--log-level", "debug"])
     assert result.exit_code == 0, result.output
     (options,) = runs

@@ -247,7 +247,9 @@ def test_a_record_of_a_missing_resource_stops_start_up(written: Path) -> None:
 
 def test_serve_names_the_damaged_file_on_one_line(written: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     written.write_bytes(b"not a database at all" * 100)
-    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: pytest.fail("a damaged folder was served"))
+    monkeypatch.setattr(
+        "mock_server.cli.run_server", lambda *args, **kwargs: pytest.fail("a damaged folder was served")
+    )
     result = CliRunner().invoke(main, ["serve", "--data-dir", str(written.parent)])
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()

@@ -22,6 +22,8 @@ KINDS = ("status", "delay", "truncate", "non_json", "drop")
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE")
 PREFIX = API_PREFIX
 MAX_DELAY_MS = 300_000
+MAX_TEXT = 1000  # characters of a fault's path, tenant, code and message
+MAX_TIMES = 1_000_000_000
 # How many send-wrapping middleware a dropped connection looks through for the server's transport.
 _MAX_WRAPPERS = 16
 FIELDS = ("kind", "method", "path", "tenant", "status", "code", "message", "delay_ms", "times", "probability")
@@ -181,7 +183,7 @@ def _method(method: Any) -> str:
 
 
 def _path(path: Any) -> str:
-    if not isinstance(path, str) or not path.startswith((PREFIX, "*")):
+    if not isinstance(path, str) or not path.startswith((PREFIX, "*")) or len(path) > MAX_TEXT:
         raise Invalid(
             f"Fault 'path' must be a glob on a request path under {PREFIX} (such as '/v1/deals*' or "
             f"'/v1/deals/*/products') or '*'; got {path!r}."
@@ -191,8 +193,9 @@ def _path(path: Any) -> str:
 
 def _text(spec: dict[str, Any], field: str) -> str | None:
     value = spec.get(field)
-    if value is not None and (not isinstance(value, str) or not value):
-        raise Invalid(f"Fault '{field}' must be a non-empty string or null; got {value!r}.")
+    if value is not None and (not isinstance(value, str) or not value or len(value) > MAX_TEXT):
+        shown = f"{value[:40]!r}... ({len(value)} characters)" if isinstance(value, str) and value else repr(value)
+        raise Invalid(f"Fault '{field}' must be a string of 1 to {MAX_TEXT} characters, or null; got {shown}.")
     return value
 
 
@@ -220,8 +223,8 @@ def _delay(delay_ms: Any, kind: str) -> int:
 def _frequency(times: Any, probability: Any) -> tuple[int | None, float | None]:
     if times is not None and probability is not None:
         raise Invalid("Fault 'times' and 'probability' exclude each other: give one of them, or neither for always.")
-    if times is not None and (not _is_int(times) or times < 1):
-        raise Invalid(f"Fault 'times' must be a whole number of requests, 1 or more; got {times!r}.")
+    if times is not None and (not _is_int(times) or not 1 <= times <= MAX_TIMES):
+        raise Invalid(f"Fault 'times' must be a whole number of requests, 1 to {MAX_TIMES}; got {times!r}.")
     if probability is not None and (
         isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 < probability <= 1
     ):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import threading
 import time
 from collections import OrderedDict, deque
@@ -20,9 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server.control.tenancy import mask_token, tokens_of, under
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
+from mock_server.http import limits
 
 MAX_TENANTS = 1000
 MAX_TEXT_BYTES = 10 * 1024
+# The most entries one listing answers (the newest), so a listing of every tenant's requests stays bounded.
+MAX_LISTED = 10_000
 # A JSON body is kept parsed up to this size; a bigger one is kept as truncated text, so memory stays bounded.
 MAX_JSON_BYTES = 64 * 1024
 MASK = "***"
@@ -79,21 +81,23 @@ class Journal:
     def entries(
         self, token: str | None = None, path: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """Journaled requests, oldest first: of one tenant or all, on a path glob or under a path, the last `limit`."""
+        """Journaled requests, oldest first: of one tenant or all, on a path glob or under a path, the last `limit`
+        (and never more than `MAX_LISTED`). Only the entries listed are decoded and copied."""
         if limit is not None and limit < 0:
             raise Invalid(f"Journal 'limit' must be a whole number of requests, 0 or more; got {limit!r}.")
+        limit = MAX_LISTED if limit is None else min(limit, MAX_LISTED)
         with self._lock:
             if token is None:
-                chosen = sorted(itertools.chain.from_iterable(self._tenants.values()), key=lambda entry: entry["id"])
+                pool: Iterable[dict[str, Any]] = itertools.chain.from_iterable(self._tenants.values())
             else:
-                chosen = list(self._tenants.get(token, ()))
+                pool = self._tenants.get(token, ())
+            chosen = [entry for entry in pool if path is None or path_matches(path, entry.get("path", ""))]
+            if token is None:
+                chosen.sort(key=lambda entry: entry["id"])
+            chosen = chosen[max(0, len(chosen) - limit) :]
             for entry in chosen:
                 if DETAILS in entry:
                     _complete(entry)
-        if path is not None:
-            chosen = [entry for entry in chosen if path_matches(path, entry.get("path", ""))]
-        if limit is not None:
-            chosen = chosen[max(0, len(chosen) - limit) :]
         return copy.deepcopy(chosen)
 
     def clear(self, token: str | None = None) -> None:
@@ -134,7 +138,7 @@ def decoded_body(body: bytes, content_type: str) -> Any:
         return None
     if len(body) <= MAX_JSON_BYTES and (not content_type or "json" in content_type):
         try:
-            return json.loads(body)
+            return limits.loads(body)  # refuses what no answer could render: deep nesting, lone surrogates
         except ValueError:
             pass
     return cut_text(body)

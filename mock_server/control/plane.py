@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server import FIXTURES_ROOT
+from mock_server import DEFAULT_FIXTURES
 from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
 from mock_server.control.scenarios import load_scenario, scenario_names
 from mock_server.control.tenancy import Tenants, mask_token
+from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError, load
 from mock_server.data.state import export_state, import_state, tenant_seed
-from mock_server.domain.account import FixtureSet
+from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import MAX_SHIFT, Clock, parse_datetime
 from mock_server.errors import Invalid, NotFound
 from mock_server.settings import Settings
 
 DURATION = re.compile(r"(\d+)([dhms])")
 UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+# The clock stays a year inside the years a `DateTime` can write (1000 to 9999), so that reads which reach a year
+# ahead or back of it (relative date filters, rotten times) still land on a date that exists.
+EARLIEST = datetime(1001, 1, 1)
+LATEST = datetime(9998, 12, 31, 23, 59, 59)
+FIXTURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _current: ContextVar[ControlPlane] = ContextVar("fintesk_control")
 
 
@@ -57,24 +65,62 @@ class ControlPlane:
         return {"reset": mask_token(token) if token else "all"}
 
     def export(self, token: str) -> dict[str, Any]:
-        return export_state(self.tenants.for_token(token))
+        # Not copied: the handler encodes the state before anything else runs on the loop.
+        return export_state(self.tenants.for_token(token), copied=False)
 
-    def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
+    async def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
+        """Replace the tenant's account with one built from `state` (the request's own, so not copied). The build
+        runs in a worker thread, so other tenants are served meanwhile; the new account replaces the old at once."""
+        seed = tenant_seed(self.tenants.seed, token)
         try:
-            account = import_state(state, Clock(base=self.clock), seed=tenant_seed(self.tenants.seed, token))
+            account = await asyncio.to_thread(
+                _built, import_state, state, Clock(base=self.clock), seed=seed, owned=True
+            )  # fmt: skip
         except FixtureError as error:
             raise Invalid(str(error)) from None
         self.tenants.install(token, account)
         return {"imported": mask_token(token)}
 
-    def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
-        folder = Path(name) if "/" in name else FIXTURES_ROOT / name
+    async def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
+        """Replace the tenant's account with a fixture set read, checked and built in a worker thread."""
+        folder = self.fixture_folder(name)
         try:
-            fixture = load(folder)
+            account = await asyncio.to_thread(_built, self._fixture_account, token, folder)
         except FixtureError as error:
             raise Invalid(f"fixtures: {error}") from None
-        self.tenants.refill(token, fixture)
-        return {"loaded": str(folder), "token": mask_token(token)}
+        self.tenants.refill(token, account)
+        return {"loaded": name, "token": mask_token(token)}
+
+    def _fixture_account(self, token: str, folder: Path) -> Account:
+        return self.tenants.fresh(token, load(folder))
+
+    def fixture_roots(self) -> list[Path]:
+        """Where fixture sets are looked up by name: the bundled ones, and those beside the `--fixtures` folder."""
+        roots = [DEFAULT_FIXTURES.parent.resolve()]
+        own = Path(self.settings.fixtures).resolve().parent
+        return roots if own in roots else [*roots, own]
+
+    def fixture_names(self) -> list[str]:
+        """The names of the fixture sets a tenant can load: folders of a fixture root that hold a company file."""
+        names = {
+            folder.name
+            for root in self.fixture_roots()
+            for folder in (root.iterdir() if root.is_dir() else ())
+            if FIXTURE_NAME.fullmatch(folder.name) and any(folder.glob("company.*"))
+        }
+        return sorted(names)
+
+    def fixture_folder(self, name: str) -> Path:
+        """The folder of the fixture set called `name`; anything else (a path, `..`, an unknown name) is a 400 that
+        reads the same whether or not such a folder exists elsewhere on the machine."""
+        names = self.fixture_names()
+        if name not in names:
+            raise Invalid(f"fixtures: {name[:64]!r} is not a fixture set; the names available are {', '.join(names)}.")
+        for root in self.fixture_roots():
+            folder = root / name
+            if folder.is_dir() and folder.resolve().parent == root:
+                return folder
+        raise Invalid(f"fixtures: {name!r} is not a fixture set; the names available are {', '.join(names)}.")
 
     # --- determinism --------------------------------------------------------------------------------------------
 
@@ -93,31 +139,33 @@ class ControlPlane:
     def set_clock(
         self, freeze: str | None, advance: str | None, resume: bool, token: str | None = None
     ) -> dict[str, Any]:
-        """Steer the server clock, or only a tenant's (which then stops following the server's)."""
+        """Steer the server clock, or only a tenant's (which then stops following the server's): resume, then
+        freeze, then advance, as asked; nothing changes unless the clock ends within its bounds."""
         clock = self.clock if token is None else self.tenants.for_token(token).clock
+        step = _duration(advance) if advance is not None else timedelta()
         moment = None
         if freeze is not None:
             try:
                 moment = parse_datetime(freeze)
             except ValueError:
                 raise Invalid(f"freeze: {freeze!r} is not a real time; give YYYY-MM-DD HH:MM:SS.") from None
-        shift = timedelta() if advance is None else _duration(advance)
+            _within_bounds("freeze", moment, timedelta())
         before = (clock.frozen_at, clock.offset)
         if resume:
             clock.resume()
         if moment is not None:
             clock.freeze(moment)
         try:
-            clock.now() + shift
-            if clock.frozen_at is None and abs(clock.offset + shift) > MAX_SHIFT:
-                raise OverflowError
-        except OverflowError:
+            _within_bounds("advance", clock.now(), step)
+            if clock.frozen_at is None and abs(clock.offset + step) > MAX_SHIFT:
+                raise Invalid(
+                    f"advance: {advance!r} would move the clock more than {MAX_SHIFT.days} days from the time it "
+                    "follows; freeze it at the time you need instead."
+                )
+        except Invalid:
             clock.restore(*before)  # a refused request changes nothing
-            raise Invalid(
-                f"advance: {advance!r} would move the clock more than {MAX_SHIFT.days} days from the time it "
-                "follows, or past the year 9999; freeze it at the time you need instead."
-            ) from None
-        clock.advance(shift)
+            raise
+        clock.advance(step)
         if token is not None:
             self.tenants.commit(token, self.tenants.for_token(token))
         return self.clock_state(token)
@@ -166,7 +214,7 @@ class ControlPlane:
         if token is None:
             self.tenants.use(fixture)
         else:
-            self.tenants.refill(token, fixture)
+            self.tenants.refill(token, self.tenants.fresh(token, fixture))
 
 
 def _duration(text: str) -> timedelta:
@@ -174,6 +222,18 @@ def _duration(text: str) -> timedelta:
     if seconds > MAX_SHIFT.total_seconds():
         raise Invalid(f"advance: {text!r} is more than {MAX_SHIFT.days} days; move the clock by less at a time.")
     return timedelta(seconds=seconds)
+
+
+def _built(build: Callable[..., Account], *args: Any, **kwargs: Any) -> Account:
+    """`build(...)` without the cyclic collector walking the records it makes (see `no_collection`)."""
+    with no_collection():
+        return build(*args, **kwargs)
+
+
+def _within_bounds(field: str, moment: datetime, step: timedelta) -> None:
+    """`moment` moved on by `step` stays from EARLIEST to LATEST (compared before adding, which could overflow)."""
+    if not EARLIEST <= moment <= LATEST or step > LATEST - moment:
+        raise Invalid(f"{field}: the clock must stay from {EARLIEST} to {LATEST}; this would take it out.")
 
 
 class ControlMiddleware:

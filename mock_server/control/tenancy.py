@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -11,7 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.data.bulk import no_collection
-from mock_server.data.state import import_state, tenant_seed
+from mock_server.data.state import import_state, restore_random, tenant_seed
 from mock_server.data.store import Store, tenant_key
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import Clock
@@ -32,13 +34,17 @@ def mask_token(token: str) -> str:
     return f"{token[: min(MASK_PREFIX, len(token) // 3)]}…{fingerprint}"
 
 
+logger = logging.getLogger("fintesk_mock")
+
+
 def current_account() -> Account:
     """The account of the token of the request being handled: the one way handlers reach state."""
     return _current.get()
 
 
 class Tenants:
-    """Accounts by token: each made on first use from the current fixture set, with a seed of its own."""
+    """Accounts by token: each made on first use from the current fixture set, with a seed of its own. At most
+    `settings.max_tenants` are kept; past it the least recently used is dropped (and starts afresh if it returns)."""
 
     def __init__(self, fixture: FixtureSet, settings: Settings, clock: Clock, seed: int = 0) -> None:
         self.fixture = fixture
@@ -46,7 +52,9 @@ class Tenants:
         self.clock = clock
         self.seed = seed
         self.state: dict[str, Any] | None = None
-        self._accounts: dict[str, Account] = {}
+        # The account of `state`, built once: never served, only forked (as `_templates` are for the fixtures).
+        self._state_template: Account | None = None
+        self._accounts: OrderedDict[str, Account] = OrderedDict()  # least recently used first
         # One built account of the fixture per acting user; tenants fork it instead of building their own.
         self._templates: dict[int, Account] = {}
         # Called after a new account is made; the server passes gc.freeze (see `serve`).
@@ -65,9 +73,10 @@ class Tenants:
     def for_token(self, token: str) -> Account:
         account = self._accounts.get(token)
         if account is None:
-            account = self._accounts[token] = self._stored(token) or self.fresh(token, self.fixture)
-            if self.settle is not None:
-                self.settle()
+            account = self._stored(token) or self.fresh(token, self.fixture)
+            self._admit(token, account)
+        else:
+            self._accounts.move_to_end(token)
         return account
 
     def _stored(self, token: str) -> Account | None:
@@ -98,8 +107,8 @@ class Tenants:
         """A new account of `fixture` (or of the state file) for `token`, seeded from the mock's seed and the token,
         with a clock of its own that follows the server clock until it is set."""
         clock = Clock(base=self.clock)
-        if self.state is not None and fixture is self.fixture:
-            return import_state(self.state, clock, seed=tenant_seed(self.seed, token))
+        if self.state is not None and self._state_template is not None and fixture is self.fixture:
+            return self._from_state(self.state, self._state_template, tenant_seed(self.seed, token), clock)
         company = fixture.company
         user_id = int(company["tokens"].get(token, company["api_user_id"]))
         seed = tenant_seed(self.seed, token)
@@ -127,28 +136,55 @@ class Tenants:
 
     def use_state(self, state: dict[str, Any]) -> None:
         """Start every tenant from an exported state instead of the fixtures."""
-        import_state(state, Clock(base=self.clock))  # refuse a bad state now, not on the first request
+        with no_collection():
+            # A bad state is refused now, not on a request.
+            self._state_template = import_state(state, Clock(base=self.clock))
         self.state = state
         self._accounts.clear()
 
+    @staticmethod
+    def _from_state(state: dict[str, Any], template: Account, seed: int, clock: Clock) -> Account:
+        """A tenant's account of `state`: the template forked (records shared until changed), not built again,
+        which took seconds for a big state on every new token. Its random state and clock are the state's."""
+        clock.restore(template.clock.frozen_at, template.clock.offset)
+        account = template.fork(template.user_id, seed, clock)
+        if "random" in state:
+            restore_random(account.random, state["random"])
+        return account
+
     def install(self, token: str, account: Account) -> None:
-        self._accounts[token] = account
+        """Make `account` the token's (an import, a fixture load, a scenario), kept in the data folder if any."""
+        self._admit(token, account)
         if self.store is not None:
             self._loaded.pop(tenant_key(token), None)
             self.store.replace(tenant_key(token), account)
 
-    def refill(self, token: str, fixture: FixtureSet) -> None:
-        """Give `token` a fresh account of `fixture`; a clock the tenant has set stays as it is."""
+    def refill(self, token: str, account: Account) -> None:
+        """Give `token` the new `account` (a fixture set's, a scenario's); a clock the tenant has set stays."""
         previous = self._accounts.get(token)
-        account = self.fresh(token, fixture)
         if previous is not None:
             account.clock = previous.clock
         self.install(token, account)
 
+    def _admit(self, token: str, account: Account) -> None:
+        """Make `account` the token's live one, the most recently used; past `--max-tenants` the least recently
+        used tenant leaves memory (with a data folder it is kept there and comes back on its next request)."""
+        self._accounts[token] = account
+        self._accounts.move_to_end(token)
+        if self.settle is not None:
+            self.settle()
+        while len(self._accounts) > self.settings.max_tenants:
+            dropped, _ = self._accounts.popitem(last=False)
+            fate = "kept in the data folder" if self.store is not None else "its changes are gone"
+            logger.warning(
+                "tenant %s dropped from memory: more than %d tenants are live (--max-tenants); %s",
+                mask_token(dropped), self.settings.max_tenants, fate,
+            )  # fmt: skip
+
     def use(self, fixture: FixtureSet, seed: int | None = None) -> None:
         """Start every tenant afresh from `fixture` (and a new seed)."""
         if fixture is not self.fixture:
-            self.state = None
+            self.state = self._state_template = None
         self.fixture = fixture
         self._templates.clear()
         if seed is not None:

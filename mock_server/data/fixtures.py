@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator
 
@@ -19,6 +20,9 @@ INT = {"type": "integer"}
 NUM = {"type": "number"}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
+RATE = {"type": "number", "exclusiveMinimum": 0, "minimum": 1e-9, "maximum": 1e9}
+# Amounts the API accepts (see spec/openapi.yaml): bounded so that any number of them totals and converts finitely.
+AMOUNT = {"type": "number", "minimum": -1e15, "maximum": 1e15}
 CONTACTS = {
     "type": "array",
     "items": {"type": "object", "required": ["value", "primary"], "properties": {"value": STR, "primary": BOOL}},
@@ -106,7 +110,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),  # fmt: skip
     "deals": record(
         name=STR,
-        value=NUM,
+        value=AMOUNT,
         currency=STR,
         user_id=INT,
         creator_user_id=INT,
@@ -145,12 +149,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "deal_products": record(
         deal_id=INT,
         product_id=INT,
-        item_price=NUM,
-        quantity=NUM,
-        discount=NUM,
+        item_price=AMOUNT,
+        quantity=AMOUNT,
+        discount=AMOUNT,
         discount_type={"enum": ["percentage", "amount"]},
-        duration=NUM,
-        tax=NUM,
+        duration=AMOUNT,
+        tax=AMOUNT,
         tax_method={"enum": ["exclusive", "inclusive", "none"]},
         enabled_flag=BOOL,
         order_nbr=INT,
@@ -174,7 +178,9 @@ COMPANY = {
         "exchange_rates": {
             "type": "object",
             "required": ["base", "rates"],
-            "properties": {"rates": {"type": "object", "additionalProperties": NUM}},
+            # A rate is a divisor when totals are converted: 0 or less has no meaning and would divide by zero, and
+            # bounded rates keep every converted total finite.
+            "properties": {"rates": {"type": "object", "additionalProperties": RATE}},
         },  # fmt: skip
     },
 }
@@ -250,6 +256,12 @@ def _check(paths: Mapping[str, Path | str], company: Any, records: dict[str, Any
 
 
 def _validate_records(path: Path | str, resource: str, content: list[Any]) -> None:
+    # The compiled validator checks a whole list in about 2 µs a record, hundreds of times faster than checking
+    # each record in Python; only a list it refuses is walked again, to name the first bad record and field.
+    if _list_validator(SCHEMAS[resource]).is_valid(content) and all(isinstance(item, dict) for item in content):
+        ids = [item["id"] for item in content]
+        if len(set(ids)) == len(ids):
+            return
     seen: set[int] = set()
     for position, item in enumerate(content):
         label = record_label(position, item)
@@ -257,6 +269,17 @@ def _validate_records(path: Path | str, resource: str, content: list[Any]) -> No
         if item["id"] in seen:
             raise FixtureError(f"{path}: {label}: field 'id': id {item['id']} is used twice.")
         seen.add(item["id"])
+
+
+def _list_validator(schema: dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
+    entry = _LIST_VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        validator = jsonschema_rs.Draft202012Validator({"type": "array", "items": schema})
+        entry = _LIST_VALIDATORS[id(schema)] = (schema, validator)
+    return entry[1]
+
+
+_LIST_VALIDATORS: dict[int, tuple[dict[str, Any], jsonschema_rs.Draft202012Validator]] = {}
 
 
 def record_label(position: int, item: Any) -> str:

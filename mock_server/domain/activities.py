@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -240,8 +241,9 @@ class Activities(Collection):
 
 
 def key_string(name: str) -> str:
-    """The type's key derived from its name: lowercase, runs of other characters become `_`."""
-    key = re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_")
+    """The type's key derived from its name: lowercase, runs of other characters become `_`. The name is NFC-normalised
+    first, so the composed and the decomposed "Vidéo" (e + combining accent) read alike and get the same key."""
+    key = re.sub(r"[^0-9a-z]+", "_", unicodedata.normalize("NFC", name).casefold()).strip("_")
     return key or "custom"
 
 

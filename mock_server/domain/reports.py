@@ -143,6 +143,8 @@ def deals_timeline(account: Account, query: TimelineQuery) -> list[Record]:
     spans = periods(query.start_date, query.interval, query.amount)
     grouped: list[list[Record]] = [[] for _ in spans]
     for deal in _timeline_deals(account, query):
+        if query.field_key in deal and _period_of(spans, _day(deal[query.field_key])) is None:
+            continue  # a stored date outside every interval: no need to render the deal to know
         # Rendered, because some date fields (next_activity_date, last_activity_date) exist only when rendered.
         rendered = account.deals.render(deal)
         index = _period_of(spans, _day(rendered.get(query.field_key)))

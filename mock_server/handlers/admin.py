@@ -29,11 +29,11 @@ async def export_state(token: str) -> Response:
 
 
 async def import_state(token: str, body: dict[str, Any]) -> Response:
-    return _json(current_control().restore(token, body))
+    return _json(await current_control().restore(token, body))
 
 
 async def load_fixtures(token: str, body: dict[str, Any]) -> Response:
-    return _json(current_control().load_fixtures(token, body["fixtures"]))
+    return _json(await current_control().load_fixtures(token, body["fixtures"]))
 
 
 async def get_clock(token: str | None = None) -> Response:

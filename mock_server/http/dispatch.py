@@ -44,7 +44,7 @@ from connexion.utils import deep_merge, inspect_function_arguments
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from mock_server.http.validation import PARSED_QUERY
+from mock_server.http.validation import PARSED_BODY, PARSED_QUERY
 
 # The first path segment below an API's base path that belongs to the documentation, not to an operation.
 DOC_SEGMENTS = frozenset({"docs", "openapi.json", "openapi.yaml"})
@@ -147,9 +147,12 @@ class OnceDecorator(StarletteDecorator):  # type: ignore[misc]
                 built = (self.uri_parser, self.decorate(function))
             uri_parser, decorated = built
             request = self.framework.get_request(uri_parser=uri_parser, scope=scope, receive=receive)
-            parsed = scope.get("extensions", {}).get(PARSED_QUERY)
+            extensions = scope.get("extensions", {})
+            parsed = extensions.get(PARSED_QUERY)
             if parsed is not None:
                 request._query_params = parsed  # validated already, by a parser of the same parameters
+            if PARSED_BODY in extensions:
+                request._starlette_request._json = extensions[PARSED_BODY]  # what `request.json()` would parse
             return await decorated(request)
 
         return wrapper

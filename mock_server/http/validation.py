@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
-import json
-import math
 from collections.abc import AsyncGenerator
 from functools import cached_property
 from typing import Any
@@ -25,6 +24,9 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, Parame
 from jsonschema import Draft4Validator, Draft7Validator, ValidationError
 from jsonschema.exceptions import best_match
 from starlette.types import Receive, Scope, Send
+
+from mock_server.data.bulk import no_collection
+from mock_server.http import limits
 
 # Draft 4 knows no `date` format; the API's dates must be real ones, so use the checker that does.
 FORMATS = Draft7Validator.FORMAT_CHECKER
@@ -61,28 +63,10 @@ class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
             try:
                 parameter_validator(param.get("schema", param)).validate(value)
             except ValidationError as error:
-                return f"{parameter_type} parameter '{name}': {error.message}"
+                return f"{parameter_type} parameter '{name}': {shortened(error.message)}"
         elif param.get("required"):
             return f"{parameter_type} parameter '{name}' is required."
         return None
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(value: str) -> float:
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{value} is too large for a number")
-    return number
-
-
-def _bounded_int(value: str) -> int:
-    # Any integer is valid JSON and schema-valid, but one a float cannot hold breaks every sum it enters.
-    if len(value.lstrip("-")) > 300:
-        raise ValueError(f"{value[:20]}... is too large for a number")
-    return int(value)
 
 
 class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
@@ -94,17 +78,21 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([message async for message in stream])
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadRequestProblem(detail="the request body is not valid UTF-8.") from None
-        if not text.strip():
+        if not raw.strip():
             # An operation whose body has a default (the control plane's `{}`) takes a blank body as that default.
-            return copy.deepcopy(self._schema.get("default"))
+            body = copy.deepcopy(self._schema.get("default"))
+            scope.setdefault("extensions", {})[PARSED_BODY] = body
+            return body
         try:
-            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_bounded_int)
+            if len(raw) <= THREADED_PARSE_BYTES:
+                body = limits.loads(raw)
+            else:  # a state import of many megabytes takes seconds to parse: not on the loop, where all wait
+                body = await asyncio.to_thread(_loads_without_collection, raw)
         except ValueError as error:
-            raise BadRequestProblem(detail=f"the request body is not valid JSON: {error}.") from None
+            raise BadRequestProblem(detail=f"{error}.") from None
+        # The handler's request would parse the same bytes again (a second or two for a big import): hand it this.
+        scope.setdefault("extensions", {})[PARSED_BODY] = body
+        return body
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if not self._nullable and body is None:
@@ -116,6 +104,12 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         return None
 
 
+def _loads_without_collection(raw: bytes) -> Any:
+    # Millions of new dicts and lists would set off the cyclic collector again and again (see `no_collection`).
+    with no_collection():
+        return limits.loads(raw)
+
+
 def describe(error: ValidationError) -> str:
     """A message that names the field and what would be accepted, also for `anyOf` alternatives."""
     where = ".".join(str(part) for part in error.absolute_path)
@@ -125,8 +119,18 @@ def describe(error: ValidationError) -> str:
         if len(missing) == len(error.context):
             return f"{prefix}: give at least one of {', '.join(f'`{name}`' for name in missing)}."
         best = best_match(error.context)
-        return f"{prefix}: {best.message}"
-    return f"{prefix}: {error.message}"
+        return f"{prefix}: {shortened(best.message)}"
+    return f"{prefix}: {shortened(error.message)}"
+
+
+MAX_MESSAGE = 300
+
+
+def shortened(message: str) -> str:
+    """A validator's message cut to a readable size: it quotes the refused value, which may be megabytes long."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[: MAX_MESSAGE - 80]}...{message[-60:]}"
 
 
 class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[misc]
@@ -192,8 +196,11 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
 
 
 MAX_KEPT_BODY_TYPES = 16
-# Where request validation leaves the query it parsed and validated, for the handler's arguments.
+# Bodies bigger than this are parsed in a worker thread.
+THREADED_PARSE_BYTES = 1024 * 1024
+# Where request validation leaves the query and the JSON body it parsed and validated, for the handler's arguments.
 PARSED_QUERY = "fintesk_parsed_query"
+PARSED_BODY = "fintesk_parsed_body"
 
 
 class PreparedValidationAPI(RequestValidationAPI):  # type: ignore[misc]

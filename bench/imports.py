@@ -1,0 +1,109 @@
+"""State imports: deals per second, and how long other clients wait meanwhile. `python -m bench.imports`.
+
+Two measurements on a generated account exported as a state: `import_state` alone (the build), and the
+control plane's `PUT /__mock__/tenants/{token}/state` served in process while another client asks
+`GET /__mock__/health` every 10 ms; the slowest of those answers is how long the import held the event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from mock_server import DEFAULT_FIXTURES
+from mock_server.app import create_app
+from mock_server.data import fixtures
+from mock_server.data.bulk import no_collection
+from mock_server.data.generate import generate_account
+from mock_server.data.state import export_state, import_state
+from mock_server.domain.account import Account
+from mock_server.domain.clock import Clock
+from mock_server.settings import Settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PROBE_EVERY_S = 0.01
+
+
+def exported(deals: int, seed: int = 1) -> dict[str, Any]:
+    fixture = generate_account(fixtures.load(DEFAULT_FIXTURES), deals=deals, seed=seed)
+    return export_state(Account(fixture, Clock(), int(fixture.company["api_user_id"]), copy_records=False))
+
+
+def build_rate(state: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    with no_collection():  # as the server builds it (see `ControlPlane.restore`)
+        import_state(state, Clock())
+    seconds = time.perf_counter() - started
+    deals = len(state["records"]["deals"])
+    records = sum(len(items) for items in state["records"].values())
+    return {"deals": deals, "records": records, "seconds": round(seconds, 3), "deals_per_s": round(deals / seconds)}
+
+
+async def served_import(body: bytes, max_import_mb: int) -> dict[str, Any]:
+    app = create_app(Settings(max_import_mb=max_import_mb))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock", timeout=600) as client:
+        await client.get("/__mock__/health")
+        waits: list[float] = []
+        done = asyncio.Event()
+
+        async def probe() -> None:
+            while not done.is_set():
+                asked = time.perf_counter()
+                await client.get("/__mock__/health")
+                waits.append(time.perf_counter() - asked)
+                await asyncio.sleep(PROBE_EVERY_S)
+
+        prober = asyncio.create_task(probe())
+        started = time.perf_counter()
+        response = await client.put("/__mock__/tenants/bench/state", content=body,
+                                    headers={"content-type": "application/json"})  # fmt: skip
+        seconds = time.perf_counter() - started
+        done.set()
+        await prober
+    assert response.status_code == 200, response.text[:500]
+    return {"seconds": round(seconds, 3), "probes": len(waits), "longest_wait_ms": round(max(waits) * 1000, 1)}
+
+
+def measure(deals: int) -> dict[str, Any]:
+    state = exported(deals)
+    body = orjson.dumps(state)
+    built = build_rate(state)
+    served = asyncio.run(served_import(body, max_import_mb=max(1, len(body) // 2**20 + 1)))
+    served["deals_per_s"] = round(deals / served["seconds"])
+    return {"deals": deals, "body_mb": round(len(body) / 2**20, 1), "build": built, "served": served}
+
+
+def render(results: Sequence[dict[str, Any]]) -> str:
+    header = "| deals | body MB | build s | build deals/s | PUT s | PUT deals/s | longest health wait ms |"
+    rows = [
+        f"| {r['deals']} | {r['body_mb']} | {r['build']['seconds']} | {r['build']['deals_per_s']} | "
+        f"{r['served']['seconds']} | {r['served']['deals_per_s']} | {r['served']['longest_wait_ms']} |"
+        for r in results
+    ]
+    return "\n".join([header, "|---|---|---|---|---|---|---|", *rows])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.imports", description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000", help="deal counts of the generated accounts")
+    parser.add_argument("--output", type=Path, help="JSON file to write (default bench/results/imports-<time>.json)")
+    args = parser.parse_args(argv)
+    results = [measure(int(size)) for size in args.sizes.split(",") if size.strip()]
+    print(render(results))
+    output = args.output or RESULTS / f"imports-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"imports": results}, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
