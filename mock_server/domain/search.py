@@ -426,8 +426,28 @@ def _newest(records: list[Record]) -> list[Record]:
 # --- rendering --------------------------------------------------------------------------------------------------
 
 
+# What the render of each item type reads besides the hit itself; renders are kept until one of these changes.
+RENDER_READS: dict[str, tuple[str, ...]] = {
+    "deal": ("deals", "stages", "persons", "organizations"),
+    "person": ("persons", "organizations"),
+    "organization": ("organizations",),
+    "product": ("products",),
+}
+KEPT_RENDERS = 20_000
+
+
 def render_hit(account: Account, hit: Hit) -> Record:
-    return {"result_score": hit.result_score, "item": RENDERERS[hit.kind](account, hit)}
+    """A hit as a search item; kept per version of what it reads, so a search renders only what changed since.
+    The kept render is shared by every answer that holds it: nothing changes a rendered hit after."""
+    own, *reads = (getattr(account, name) for name in RENDER_READS[hit.kind])
+    kept: dict[tuple[object, ...], Record] = own.memo("search_renders", dict, *reads)
+    key = (hit.record["id"], hit.total, tuple(hit.custom_fields), tuple(hit.notes))
+    rendered = kept.get(key)
+    if rendered is None:
+        if len(kept) >= KEPT_RENDERS:
+            kept.clear()
+        rendered = kept[key] = {"result_score": hit.result_score, "item": RENDERERS[hit.kind](account, hit)}
+    return rendered
 
 
 def render_deal(account: Account, hit: Hit) -> Record:
