@@ -34,24 +34,28 @@ class Derived(Protocol):
 _UNENCODABLE = object()
 
 
-def kept_json(renders: Sequence[tuple[Derived, str | None]], field: str) -> list[Any]:
-    """Kept renders, each with `field` set to its value now, as JSON encoded once per render and value.
+def kept_json(renders: Sequence[tuple[Derived, Any]], field: str | None = None) -> list[Any]:
+    """Kept renders as JSON encoded once per render (and per value of `field`, set on each to its value now).
 
     A page of such renders is encoded by joining their bytes instead of encoding every record again. Where
     one cannot be encoded by orjson (an integer beyond 64 bits), the page is plain records, for `encode`'s
     slow path to take whole.
     """
+
+    def record(kept: Derived, value: Any) -> dict[str, Any]:
+        return kept.record if field is None else {**kept.record, field: value}
+
     encoded: list[Any] = []
     for kept, value in renders:
         fragment = kept.derived.get((field, value))
         if fragment is None:
             try:
-                fragment = orjson.Fragment(orjson.dumps({**kept.record, field: value}))
+                fragment = orjson.Fragment(orjson.dumps(record(kept, value)))
             except TypeError:
                 fragment = _UNENCODABLE
             kept.derived[(field, value)] = fragment
         if fragment is _UNENCODABLE:
-            return [{**kept.record, field: value} for kept, value in renders]
+            return [record(kept, value) for kept, value in renders]
         encoded.append(fragment)
     return encoded
 
