@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -278,33 +278,40 @@ class Deals(Collection):
         return out
 
     def render_kept(self, deal: Record, related: Related | None = None) -> tuple[KeptRender, str | None]:
-        """The kept render of the deal (shared: never to be changed) and its rotten time now.
+        """The kept render of the deal (shared: never to be changed) and its rotten time now."""
+        return self.kept_renderer(related)(deal)
+
+    def kept_renderer(self, related: Related | None = None) -> Callable[[Record], tuple[KeptRender, str | None]]:
+        """`render_kept` for the deals of one answer, which sees one state and one moment: the kept renders are
+        looked up and the clock read once, not once per deal.
 
         What a deal's render reads (the deal, its people, stage, pipeline, currency, activities and products)
         changes only by a write, so renders are kept until any of those collections changes; only the rotten
         time, which moves with the clock, is worked out on each call.
         """
         account = self.account
-        # Spelled out rather than through `memo`: this runs for every deal of every page.
         stamp = (self.version, account.users.version, account.persons.version, account.organizations.version,
                  account.stages.version, account.pipelines.version, account.currencies.version,
                  account.activities.version, account.deal_products.version)  # fmt: skip
         if self._renders[0] != stamp:
             self._renders = (stamp, {})
-        kept = self._renders[1]
-        entry = kept.get(deal["id"])
-        if entry is None or self._records.get(deal["id"]) is not deal:
-            entry = kept[deal["id"]] = KeptRender(*self._render(deal))
-        rotten = entry.rotten
-        rotten_time = entry.rotten_stamp if rotten is not None and rotten <= account.clock.now() else None
-        if related is not None:
-            related.add("user", deal["user_id"])
-            related.add("user", deal["creator_user_id"])
-            related.add("person", deal["person_id"])
-            related.add("organization", deal["org_id"])
-            related.add("stage", deal["stage_id"])
-            related.add("pipeline", deal["pipeline_id"])
-        return entry, rotten_time
+        kept, records, now = self._renders[1], self._records, account.clock.now()
+
+        def render(deal: Record) -> tuple[KeptRender, str | None]:
+            entry = kept.get(deal["id"])
+            if entry is None or records.get(deal["id"]) is not deal:
+                entry = kept[deal["id"]] = KeptRender(*self._render(deal))
+            rotten = entry.rotten
+            if related is not None:
+                related.add("user", deal["user_id"])
+                related.add("user", deal["creator_user_id"])
+                related.add("person", deal["person_id"])
+                related.add("organization", deal["org_id"])
+                related.add("stage", deal["stage_id"])
+                related.add("pipeline", deal["pipeline_id"])
+            return entry, entry.rotten_stamp if rotten is not None and rotten <= now else None
+
+        return render
 
     def _render(self, deal: Record) -> tuple[Record, datetime | None, str | None]:
         """The render of `deal` without its rotten time, and the moment it goes (or went) rotten, if it does."""

@@ -35,7 +35,7 @@ async def get_deals(
     if sort:
         deals = sort_deals(account, deals, sort)
     related = account.related()
-    result = paginate(deals, start, limit, lambda deal: account.deals.render_kept(deal, related))
+    result = paginate(deals, start, limit, account.deals.kept_renderer(related))
     # Each deal's render is encoded once while it is kept: the page joins their bytes.
     items = envelope.kept_json(result.items, "rotten_time")
     return envelope.page(replace(result, items=items), related=related.build())
