@@ -17,10 +17,20 @@ from typing import Any
 
 import httpx
 
-from bench import loadgen, wrk
+from bench import extras, loadgen, wrk
 from bench.kinds import MEASURED, SCALE_KINDS, TOKEN, RequestKind
 from bench.loadgen import LoadResult
-from bench.report import ServerRun, main_table, mock_targets, scale_table, scale_targets, summarise
+from bench.report import (
+    ServerRun,
+    extras_lines,
+    extras_targets,
+    fresh_targets,
+    main_table,
+    mock_targets,
+    scale_table,
+    scale_targets,
+    summarise,
+)
 from bench.servers import ROOT, Prism, Server, ensure_prism, start_mock, start_prism
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -52,6 +62,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", help="generated account sizes, '' for none (default 1000,10000,100000, quick 1000)")
     parser.add_argument("--quick", action="store_true", help="a short run: the quick defaults above")
     parser.add_argument("--no-prism", action="store_true", help="do not install, start or compare with Prism")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip the served-spec timing and the full contract check (about a minute)")  # fmt: skip
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                         help="wrk when on PATH (auto), or the Python generator")  # fmt: skip
     parser.add_argument("--output", type=Path, help="JSON file to write (default bench/results/bench-<time>.json)")
@@ -169,7 +181,9 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             progress(f"Round {round_number}/{args.rounds}: {size:,} generated deals")
             start = functools.partial(start_mock, generate_deals=size)
             scale_runs.setdefault(size, []).append(measure_server(start, SCALE_KINDS, [1], args, measure))
+    measured_extras = run_extras(args)
     return {
+        "extras": measured_extras,
         "machine": machine_info(loadgen_name, prism),
         "options": {
             "duration_s": args.duration,
@@ -188,6 +202,17 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def run_extras(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The served specs' timing and a full contract check's time, on a mock of their own."""
+    if args.no_check:
+        return None
+    progress("Served specs and a full fintesk-mock check on the bundled account")
+    measured = extras.time_check_run()
+    for line in extras_lines(measured):
+        progress(f"  {line}")
+    return measured
+
+
 def rounds_and_median(runs: Sequence[ServerRun]) -> dict[str, Any]:
     return {"runs": [run.to_json() for run in runs], "median": summarise(runs)}
 
@@ -198,7 +223,8 @@ def render(report: dict[str, Any]) -> str:
     mock = report["mock"]["median"]
     prism = report["prism"]["median"] if report["prism"] else None
     scale = {int(size): entry["median"] for size, entry in report["scale"].items()}
-    targets = mock_targets(mock, prism) + scale_targets(scale)
+    targets = mock_targets(mock, prism) + fresh_targets(mock, prism) + extras_targets(report.get("extras"))
+    targets += scale_targets(scale)
     report["targets"] = [target.to_json() for target in targets]
     lines = [
         f"Fintesk Mock benchmark: {machine['cpu_count']} CPUs, Python {machine['python']}, {machine['loadgen']}, "
@@ -216,6 +242,8 @@ def render(report: dict[str, Any]) -> str:
             "deals is that RSS above the default-fixture mock's at start, per 10,000 deals",
             scale_table(scale, mock["rss_start_mb"]),
         ]
+    if report.get("extras"):
+        lines += ["", *extras_lines(report["extras"])]
     lines += ["", "Targets (reported, never asserted)", *(target.line() for target in targets)]
     return "\n".join(lines)
 

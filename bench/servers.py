@@ -110,11 +110,16 @@ def _wait_for(server: Server, url: str, started: float, timeout_s: float, header
     raise StartError(f"{server.name} did not answer {url} within {timeout_s:.0f} s:\n{_tail(server.log)}")
 
 
-def start_mock(generate_deals: int = 0, timeout_s: float | None = None, data_dir: Path | None = None) -> Server:
+def start_mock(
+    generate_deals: int = 0,
+    timeout_s: float | None = None,
+    data_dir: Path | None = None,
+    tokens: Sequence[str] = (TOKEN,),
+) -> Server:
     """`python -m mock_server serve` on a free port; start-up is spawn to the first 200 of GET /v1/deals/1."""
     port = free_port()
     argv = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--log-level", "warning",
-            "--tokens", TOKEN]  # fmt: skip
+            "--tokens", ",".join(tokens)]  # fmt: skip
     if generate_deals:
         argv += ["--generate-deals", str(generate_deals)]
     if data_dir is not None:

@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     )
     app._middleware_app.api_cls = OnceDecoratedApi  # handlers decorated once, not per request (see dispatch)
     app.add_api(spec)
-    app.add_api(admin_spec, swagger_ui_options=SwaggerUIOptions(swagger_ui=False))
+    app.add_api(admin_spec, swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"))
     app.add_error_handler(FinteskError, render_fintesk_error)
     render_http = partial(render_http_error, allowed_methods(spec))
     app.add_error_handler(ProblemException, render_http)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from mock_server import DEFAULT_FIXTURES
 from mock_server.data.fixtures import load
 from mock_server.domain.account import Account
+from mock_server.domain.activities import Activities
 from mock_server.domain.clock import Clock
 from tests.conftest import Api, assert_error
 from tests.fixture_data import RESOURCE_MISSING, by_id, fixture
@@ -502,3 +503,42 @@ def test_due_order__stays_the_sorted_order_through_any_writes(
 
 def due_key(activity: dict[str, Any]) -> tuple[str, str, int]:
     return (activity["due_date"] or "9999-12-31", activity["due_time"] or "", activity["id"])
+
+
+def fresh_activities(api: Api) -> list[dict[str, Any]]:
+    return list(api.data("GET", "/activities", params={"user_id": 0}, headers={"cache-control": "no-cache"}))
+
+
+def test_get_activities__a_repeated_fresh_list_renders_nothing_again(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = fresh_activities(api)
+    rendered: list[int] = []
+    render = Activities._render
+
+    def counting(self: Activities, activity: dict[str, Any]) -> dict[str, Any]:
+        rendered.append(activity["id"])
+        return render(self, activity)
+
+    monkeypatch.setattr(Activities, "_render", counting)
+
+    assert fresh_activities(api) == first
+    assert rendered == []
+
+
+def test_get_activities__a_renamed_deal_shows_in_the_next_list(api: Api) -> None:
+    deal_id = next(activity["deal_id"] for activity in fresh_activities(api) if activity["deal_id"])
+    api.data("PUT", f"/deals/{deal_id}", json={"name": "Renamed for the list"})
+
+    names = {activity["deal_name"] for activity in fresh_activities(api) if activity["deal_id"] == deal_id}
+
+    assert names == {"Renamed for the list"}
+
+
+def test_activity_render__is_a_copy_the_kept_render_does_not_share() -> None:
+    account = Account(load(DEFAULT_FIXTURES), Clock(), 1)
+    activity = next(activity for activity in account.activities.active() if activity["participants"])
+    copy = account.activities.render(activity)
+    copy["subject"] = "changed"
+    copy["participants"][0]["person_id"] = -1
+
+    kept = account.activities.render_kept(activity).record
+    assert kept["subject"] != "changed" and kept["participants"][0]["person_id"] != -1

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench import durable, loadgen, report, servers, wrk
+from bench import durable, extras, loadgen, report, servers, wrk
 from bench import run as run_module
 from bench.kinds import BY_KEY, FRESH_KINDS, KINDS, MEASURED, SCALE_KINDS, TOKEN, RequestKind
 from bench.loadgen import LoadResult
@@ -83,14 +83,15 @@ def test_percentile__nearest_rank() -> None:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Answers 200 to the bench token and 401 to anything else, like the mock started with --tokens."""
+    """Answers 200 to the bench token and 401 to anything else, like the mock started with --tokens (the served
+    specs need no token)."""
 
     protocol_version = "HTTP/1.1"
 
     def _answer(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
         cache_control_seen.add(self.headers.get("cache-control"))
-        status = 200 if self.headers.get("x-api-token") == TOKEN else 401
+        status = 200 if self.headers.get("x-api-token") == TOKEN or self.path.endswith("openapi.json") else 401
         self.send_response(status)
         self.send_header("content-length", "2")
         self.end_headers()
@@ -286,3 +287,59 @@ def test_durable_render__a_create_over_the_factor_fails_the_target() -> None:
 
     assert "PASS  a create with --data-dir costs 1.40x" in durable.render(medians(1.4))
     assert "FAIL  a create with --data-dir costs 1.60x" in durable.render(medians(1.6))
+
+
+def _fresh_summary(rps: float) -> dict[str, Any]:
+    """Every fresh read at `rps` requests per second at 32 connections."""
+    run = _run(rps, 1.0)
+    run.results = {kind.key: {32: result(rps, 1.0, connections=32)} for kind in FRESH_KINDS}
+    return report.summarise([run])
+
+
+def test_fresh_targets__every_fresh_read_vs_prism_and_search_by_more() -> None:
+    mock, prism = _fresh_summary(300.0), _fresh_summary(160.0)
+
+    targets = {target.name: target for target in report.fresh_targets(mock, prism)}
+
+    assert len(targets) == len(FRESH_KINDS)
+    search = targets["req/s at 32 connections vs Prism, GET /v1/itemSearch?term=Oy no-cache"]
+    assert (search.limit, search.status) == (2.0, "FAIL")  # 1.88x is not 2x
+    others = [target for name, target in targets.items() if "itemSearch" not in name]
+    assert {(target.limit, target.status) for target in others} == {(1.5, "PASS")}
+    assert report.fresh_targets(mock, None) == []
+
+
+def test_extras__spec_answers_over_50_ms_fail_and_lines_name_the_check_run() -> None:
+    extras = {
+        "spec": {"/v1/openapi.json": {"kb": 127.3, "first_ms": 12.0, "p50_ms": 2.0, "max_ms": 12.0},
+                 "/__mock__/openapi.json": {"kb": 9.5, "first_ms": 80.0, "p50_ms": 1.0, "max_ms": 80.0}},
+        "check": {"seconds": 71.2, "exit_code": 0, "cases": 4431},
+    }  # fmt: skip
+
+    statuses = [(target.name, target.status) for target in report.extras_targets(extras)]
+    lines = report.extras_lines(extras)
+
+    assert statuses == [("slowest of /v1/openapi.json answers", "PASS"),
+                        ("slowest of /__mock__/openapi.json answers", "FAIL")]  # fmt: skip
+    assert lines[0] == "/v1/openapi.json: 127 KB, first answer 12.0 ms, then p50 2.00 ms, slowest 12.0 ms"
+    assert lines[-1] == "fintesk-mock check, full run on the bundled account: 71.2 s, 4,431 test cases, exit code 0"
+    assert report.extras_targets(None) == [] and report.extras_lines(None) == []
+
+
+def test_check_run__command_and_summary_parsing() -> None:
+    argv = extras.check_command("http://127.0.0.1:1/v1")
+    assert argv[1:6] == ["-m", "mock_server", "check", "--base-url", "http://127.0.0.1:1/v1"]
+    assert argv[argv.index("--token") + 1] == TOKEN and argv[argv.index("--other-token") + 1] != TOKEN
+    assert extras.parse_check_output("Test cases:\n  4431 generated, 4431 passed, 136 skipped\n") == 4431
+    assert extras.parse_check_output("Error: cannot connect") is None
+
+
+def test_measure_spec__sizes_and_times_of_both_served_specs(tiny_server: str) -> None:
+    class AtTinyServer:
+        base_url = tiny_server
+
+    measured = extras.measure_spec(AtTinyServer)  # type: ignore[arg-type]
+
+    assert set(measured) == set(extras.SPEC_PATHS)
+    for figures in measured.values():
+        assert figures["kb"] > 0 and 0 < figures["p50_ms"] <= figures["max_ms"]

@@ -138,13 +138,13 @@ def test_every_write_and_control_step_is_seen_by_the_reads_after_it(twins: tuple
 def test_a_repeated_read_is_answered_from_its_kept_answer(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     api.client.post("/__mock__/clock", json={"freeze": "2026-11-25 12:00:00"})
     rendered: list[int] = []
-    render = Deals.render
+    renderer = Deals.kept_renderer
 
-    def counting(self: Any, deal: Any, related: Any = None) -> Any:
-        rendered.append(deal["id"])
-        return render(self, deal, related)
+    def counting(self: Any, related: Any = None) -> Any:
+        render = renderer(self, related)
+        return lambda deal: rendered.append(deal["id"]) or render(deal)
 
-    monkeypatch.setattr(Deals, "render", counting)
+    monkeypatch.setattr(Deals, "kept_renderer", counting)
     first = api.get("/deals", params={"limit": 3})
     again = api.get("/deals", params={"limit": 3})
     assert again.content == first.content

@@ -512,3 +512,45 @@ def test_search_item__paginates_main_items(api: Api) -> None:
     page = api.data("GET", "/itemSearch?term=oy&start=3&limit=4")["items"]
 
     assert [(hit["item"]["type"], hit["item"]["id"]) for hit in page] == every[3:7]
+
+
+def counted_renders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every search item rendered from here on, as (type, id)."""
+    rendered: list[tuple[str, int]] = []
+    for kind, render in dict(search.RENDERERS).items():
+
+        def counting(account: Account, hit: search.Hit, render: search.Renderer = render) -> dict[str, Any]:
+            rendered.append((hit.kind, hit.record["id"]))
+            return render(account, hit)
+
+        monkeypatch.setitem(search.RENDERERS, kind, counting)
+    return rendered
+
+
+def fresh_search(api: Api, term: str = "Oy") -> list[dict[str, Any]]:
+    return list(api.data("GET", "/itemSearch", params={"term": term}, headers={"cache-control": "no-cache"})["items"])
+
+
+def test_search_item__a_repeated_fresh_search_renders_nothing_again(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = fresh_search(api)
+    rendered = counted_renders(monkeypatch)
+
+    assert fresh_search(api) == first
+    assert rendered == []
+
+
+def test_search_item__a_changed_deal_renders_again_and_the_other_types_do_not(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = fresh_search(api)
+    deal_id = next(item["item"]["id"] for item in before if item["item"]["type"] == "deal")
+    api.data("PUT", f"/deals/{deal_id}", json={"value": 4321})
+    rendered = counted_renders(monkeypatch)
+
+    after = fresh_search(api)
+
+    changed = next(item["item"] for item in after if item["item"]["id"] == deal_id and item["item"]["type"] == "deal")
+    assert changed["value"] == 4321
+    assert ("deal", deal_id) in rendered
+    assert {kind for kind, _ in rendered} == {"deal"}
+    assert any(item["item"]["type"] == "organization" for item in after)

@@ -8,7 +8,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from mock_server.domain.collection import Collection, Record
+from mock_server.domain.collection import Collection, Kept, Record
 from mock_server.domain.related import Related
 from mock_server.errors import MissingReference
 
@@ -218,6 +218,29 @@ class Activities(Collection):
         return upcoming, last
 
     def render(self, activity: Record, related: Related | None = None) -> Record:
+        """The activity as lists and details show it; callers get a copy they may change."""
+        out = dict(self.render_kept(activity, related).record)
+        if out["participants"] is not None:
+            out["participants"] = [dict(entry) for entry in out["participants"]]
+        return out
+
+    def render_kept(self, activity: Record, related: Related | None = None) -> Kept:
+        """The kept render of the activity (shared: never to be changed), made again only when the activities or
+        the deals, persons, organizations or users it names change."""
+        account = self.account
+        kept: dict[int, Kept] = self.memo("renders", dict, account.deals, account.persons, account.organizations,
+                                          account.users)  # fmt: skip
+        entry = kept.get(activity["id"])
+        if entry is None or self._records.get(activity["id"]) is not activity:
+            entry = kept[activity["id"]] = Kept(self._render(activity))
+        if related is not None:
+            related.add("user", activity["user_id"])
+            related.add("person", activity["person_id"])
+            related.add("organization", activity["org_id"])
+            related.add("deal", activity["deal_id"])
+        return entry
+
+    def _render(self, activity: Record) -> Record:
         account = self.account
         out = dict(activity)
         if activity["participants"] is not None:
@@ -232,11 +255,6 @@ class Activities(Collection):
         out["owner_name"] = owner.get("name")
         out["assigned_to_user_id"] = activity["user_id"]
         out["company_id"] = account.company["id"]
-        if related is not None:
-            related.add("user", activity["user_id"])
-            related.add("person", activity["person_id"])
-            related.add("organization", activity["org_id"])
-            related.add("deal", activity["deal_id"])
         return out
 
 

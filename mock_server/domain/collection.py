@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice, pairwise
 from typing import Any, TypeVar, cast
 
@@ -27,6 +27,15 @@ class Page:
         if self.more:
             pagination["next_start"] = self.start + self.limit
         return pagination
+
+
+@dataclass
+class Kept:
+    """A render kept for reuse (shared, so never changed) and what callers derive from it alone, such as its
+    encoding: kept and dropped with it."""
+
+    record: Record
+    derived: dict[Any, Any] = field(default_factory=dict)
 
 
 def paginate(records: Iterable[Record], start: int, limit: int, render: Callable[[Record], Any]) -> Page:

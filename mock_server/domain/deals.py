@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +33,23 @@ UNTRACKED: Record = {
 }
 
 
+@dataclasses.dataclass
+class KeptRender:
+    """A deal's render without its rotten time, the moment it goes (or went) rotten, and what callers derive from
+    the render alone (such as its encoding), kept and dropped with it."""
+
+    record: Record
+    rotten: datetime | None
+    rotten_stamp: str | None
+    derived: dict[Any, Any] = dataclasses.field(default_factory=dict)
+
+
 class Deals(Collection):
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Deal", records, indexes=("person_id", "org_id", "stage_id"))
         self.account = account
         # Renders by deal id, valid for the stamp of versions they were made at (see `render`).
-        self._renders: tuple[tuple[int, ...], dict[int, tuple[Record, datetime | None, str | None]]] = ((), {})
+        self._renders: tuple[tuple[int, ...], dict[int, KeptRender]] = ((), {})
         for deal in self.all():
             deal.setdefault("last_updated_by_user_id", None)
 
@@ -259,33 +271,47 @@ class Deals(Collection):
 
     def render(self, deal: Record, related: Related | None = None) -> Record:
         """The deal as the list and the details show it, every derived field computed from current state.
+        Callers get a copy they may add keys to."""
+        kept, rotten_time = self.render_kept(deal, related)
+        out = dict(kept.record)
+        out["rotten_time"] = rotten_time
+        return out
+
+    def render_kept(self, deal: Record, related: Related | None = None) -> tuple[KeptRender, str | None]:
+        """The kept render of the deal (shared: never to be changed) and its rotten time now."""
+        return self.kept_renderer(related)(deal)
+
+    def kept_renderer(self, related: Related | None = None) -> Callable[[Record], tuple[KeptRender, str | None]]:
+        """`render_kept` for the deals of one answer, which sees one state and one moment: the kept renders are
+        looked up and the clock read once, not once per deal.
 
         What a deal's render reads (the deal, its people, stage, pipeline, currency, activities and products)
         changes only by a write, so renders are kept until any of those collections changes; only the rotten
-        time, which moves with the clock, is worked out on each call. Callers get a copy they may add keys to.
+        time, which moves with the clock, is worked out on each call.
         """
         account = self.account
-        # Spelled out rather than through `memo`: this runs for every deal of every page.
         stamp = (self.version, account.users.version, account.persons.version, account.organizations.version,
                  account.stages.version, account.pipelines.version, account.currencies.version,
                  account.activities.version, account.deal_products.version)  # fmt: skip
         if self._renders[0] != stamp:
             self._renders = (stamp, {})
-        kept = self._renders[1]
-        entry = kept.get(deal["id"])
-        if entry is None or self._records.get(deal["id"]) is not deal:
-            entry = kept[deal["id"]] = self._render(deal)
-        rendered, rotten, rotten_stamp = entry
-        out = dict(rendered)
-        out["rotten_time"] = rotten_stamp if rotten is not None and rotten <= account.clock.now() else None
-        if related is not None:
-            related.add("user", deal["user_id"])
-            related.add("user", deal["creator_user_id"])
-            related.add("person", deal["person_id"])
-            related.add("organization", deal["org_id"])
-            related.add("stage", deal["stage_id"])
-            related.add("pipeline", deal["pipeline_id"])
-        return out
+        kept, records, now = self._renders[1], self._records, account.clock.now()
+
+        def render(deal: Record) -> tuple[KeptRender, str | None]:
+            entry = kept.get(deal["id"])
+            if entry is None or records.get(deal["id"]) is not deal:
+                entry = kept[deal["id"]] = KeptRender(*self._render(deal))
+            rotten = entry.rotten
+            if related is not None:
+                related.add("user", deal["user_id"])
+                related.add("user", deal["creator_user_id"])
+                related.add("person", deal["person_id"])
+                related.add("organization", deal["org_id"])
+                related.add("stage", deal["stage_id"])
+                related.add("pipeline", deal["pipeline_id"])
+            return entry, entry.rotten_stamp if rotten is not None and rotten <= now else None
+
+        return render
 
     def _render(self, deal: Record) -> tuple[Record, datetime | None, str | None]:
         """The render of `deal` without its rotten time, and the moment it goes (or went) rotten, if it does."""

@@ -249,9 +249,9 @@ def searched(fields: Container[str] | None, kind: str) -> frozenset[str]:
 
 def _page(account: Account, hits: list[Hit], start: int, limit: int) -> Page:
     """Render only the requested slice: a broad term over a large account must not render every hit."""
-    return Page(
-        [render_hit(account, hit) for hit in hits[start : start + limit]], start, limit, start + limit < len(hits)
-    )
+    renders: dict[str, dict[tuple[object, ...], Record]] = {}
+    items = [render_hit(account, hit, renders) for hit in hits[start : start + limit]]
+    return Page(items, start, limit, start + limit < len(hits))
 
 
 # --- finding ----------------------------------------------------------------------------------------------------
@@ -400,11 +400,12 @@ def related_items(account: Account, hits: Iterable[Hit]) -> list[Record]:
     """
     seen: set[tuple[str, int]] = set()
     related: list[Record] = []
+    renders: dict[str, dict[tuple[object, ...], Record]] = {}
     for hit in hits:
         for kind, record in _related_of(account, hit):
             if (kind, record["id"]) not in seen:
                 seen.add((kind, record["id"]))
-                related.append(render_hit(account, Hit(kind, record, hit.total)))
+                related.append(render_hit(account, Hit(kind, record, hit.total), renders))
     return related
 
 
@@ -426,8 +427,41 @@ def _newest(records: list[Record]) -> list[Record]:
 # --- rendering --------------------------------------------------------------------------------------------------
 
 
-def render_hit(account: Account, hit: Hit) -> Record:
-    return {"result_score": hit.result_score, "item": RENDERERS[hit.kind](account, hit)}
+# What the render of each item type reads besides the hit itself; renders are kept until one of these changes.
+RENDER_READS: dict[str, tuple[str, ...]] = {
+    "deal": ("deals", "stages", "persons", "organizations"),
+    "person": ("persons", "organizations"),
+    "organization": ("organizations",),
+    "product": ("products",),
+}
+KEPT_RENDERS = 20_000
+
+
+def render_hit(
+    account: Account, hit: Hit, renders: dict[str, dict[tuple[object, ...], Record]] | None = None
+) -> Record:
+    """A hit as a search item; kept per version of what it reads, so a search renders only what changed since.
+    The kept render is shared by every answer that holds it: nothing changes a rendered hit after. `renders`
+    holds the kept renders by item type already looked up for this answer."""
+    kept = renders.get(hit.kind) if renders is not None else None
+    if kept is None:
+        kept = kept_renders(account, hit.kind)
+        if renders is not None:
+            renders[hit.kind] = kept
+    key = (hit.record["id"], hit.total, tuple(hit.custom_fields), tuple(hit.notes))
+    rendered = kept.get(key)
+    if rendered is None:
+        if len(kept) >= KEPT_RENDERS:
+            kept.clear()
+        rendered = kept[key] = {"result_score": hit.result_score, "item": RENDERERS[hit.kind](account, hit)}
+    return rendered
+
+
+def kept_renders(account: Account, kind: str) -> dict[tuple[object, ...], Record]:
+    """The kept renders of an item type, valid while neither its collection nor one its render reads changes."""
+    own, *reads = (getattr(account, name) for name in RENDER_READS[kind])
+    kept: dict[tuple[object, ...], Record] = own.memo("search_renders", dict, *reads)
+    return kept
 
 
 def render_deal(account: Account, hit: Hit) -> Record:

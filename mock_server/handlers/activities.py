@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from starlette.responses import Response
@@ -33,8 +34,11 @@ async def get_activities(
     if filter_id is not None:
         activities = account.filters.apply(filter_id, "activity", activities)
     related = account.related()
-    result = paginate(activities, start, limit, lambda activity: account.activities.render(activity, related))
-    return envelope.page(result, related=related.build())
+    result = paginate(
+        activities, start, limit, lambda activity: (account.activities.render_kept(activity, related), None)
+    )
+    # Each activity's render is encoded once while it is kept: the page joins their bytes.
+    return envelope.page(replace(result, items=envelope.kept_json(result.items)), related=related.build())
 
 
 async def add_activity(body: dict[str, Any]) -> Response:

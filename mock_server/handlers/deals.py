@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from starlette.responses import Response
@@ -34,8 +35,10 @@ async def get_deals(
     if sort:
         deals = sort_deals(account, deals, sort)
     related = account.related()
-    result = paginate(deals, start, limit, lambda deal: account.deals.render(deal, related))
-    return envelope.page(result, related=related.build())
+    result = paginate(deals, start, limit, account.deals.kept_renderer(related))
+    # Each deal's render is encoded once while it is kept: the page joins their bytes.
+    items = envelope.kept_json(result.items, "rotten_time")
+    return envelope.page(replace(result, items=items), related=related.build())
 
 
 async def add_deal(body: dict[str, Any]) -> Response:

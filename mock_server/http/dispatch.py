@@ -44,6 +44,7 @@ from connexion.utils import deep_merge, inspect_function_arguments
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from mock_server.http.docs import PreparedSwaggerUIAPI
 from mock_server.http.validation import PARSED_BODY, PARSED_QUERY
 
 # The first path segment below an API's base path that belongs to the documentation, not to an operation.
@@ -172,11 +173,22 @@ class OnceDecoratedApi(AsyncApi):  # type: ignore[misc]
 
 
 class DocsSwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
-    """The Swagger UI and the served spec, without routing every API request through them first."""
+    """The Swagger UI and the served spec (from prepared bytes, see `docs`), without routing every API request
+    through them first."""
 
     def __init__(self, app: Any, bases: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
         self.bases = bases  # first path segments of the APIs, such as "v1"
+
+    def add_api(
+        self, specification: Any, base_path: str | None = None, arguments: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
+        # Connexion's add_api, with the API class that serves the spec from prepared bytes.
+        api = PreparedSwaggerUIAPI(
+            specification, base_path=base_path, arguments=arguments, default=self.default_fn, **kwargs
+        )
+        self.router.mount(api.base_path, app=api.router)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.responses import Response
@@ -22,6 +22,42 @@ def encode(body: Any) -> bytes:
         return orjson.dumps(body)
     except TypeError:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Derived(Protocol):
+    """A kept, shared render and a place to keep what is derived from it alone (see `Deals.render_kept`)."""
+
+    record: dict[str, Any]
+    derived: dict[Any, Any]
+
+
+_UNENCODABLE = object()
+
+
+def kept_json(renders: Sequence[tuple[Derived, Any]], field: str | None = None) -> list[Any]:
+    """Kept renders as JSON encoded once per render (and per value of `field`, set on each to its value now).
+
+    A page of such renders is encoded by joining their bytes instead of encoding every record again. Where
+    one cannot be encoded by orjson (an integer beyond 64 bits), the page is plain records, for `encode`'s
+    slow path to take whole.
+    """
+
+    def record(kept: Derived, value: Any) -> dict[str, Any]:
+        return kept.record if field is None else {**kept.record, field: value}
+
+    encoded: list[Any] = []
+    for kept, value in renders:
+        fragment = kept.derived.get((field, value))
+        if fragment is None:
+            try:
+                fragment = orjson.Fragment(orjson.dumps(record(kept, value)))
+            except TypeError:
+                fragment = _UNENCODABLE
+            kept.derived[(field, value)] = fragment
+        if fragment is _UNENCODABLE:
+            return [record(kept, value) for kept, value in renders]
+        encoded.append(fragment)
+    return encoded
 
 
 def respond(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

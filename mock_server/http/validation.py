@@ -1,4 +1,9 @@
-"""Request validation that names what it rejects, and a JSON body parser that never lets bad bytes through."""
+"""Request validation that names what it rejects, and a JSON body parser that never lets bad bytes through.
+
+Whether a value is valid is decided by a compiled validator (jsonschema-rs, built once per schema); only a value
+it rejects is validated again by the `jsonschema` package, to word the message as before. A reject the second
+validator does not confirm passes, so the compiled one never refuses what was accepted before.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import AsyncGenerator
 from functools import cached_property
 from typing import Any
 
+import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
@@ -40,14 +46,59 @@ class LenientURIParser(OpenAPIURIParser):  # type: ignore[misc]
         return [item for item in OpenAPIURIParser._split(value, param_defn, _in) if item != ""]
 
 
-# A validator per parameter schema of the spec (keyed by identity, holding the schema so the key stays its own).
-_PARAMETER_VALIDATORS: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
+# Validators per parameter schema of the spec (keyed by identity, holding the schema so the key stays its own).
+_PARAMETER_VALIDATORS: dict[int, tuple[dict[str, Any], CompiledValidator]] = {}
 
 
-def parameter_validator(schema: dict[str, Any]) -> Draft4Validator:
+class CyclicSchema(ValueError):
+    """A schema that holds itself (a `$ref` to an enclosing schema, resolved in place): no compiled validator."""
+
+
+def nullable_as_null_type(schema: Any, _within: frozenset[int] = frozenset()) -> Any:
+    """A copy of an OpenAPI 3.0 schema where `nullable: true` is said the JSON Schema way (a "null" type and a
+    None in the enum), as Connexion's request validator reads it, for a validator that knows only JSON Schema.
+    A schema that holds itself raises CyclicSchema."""
+    if isinstance(schema, list):
+        return [nullable_as_null_type(item, _within) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if id(schema) in _within:
+        raise CyclicSchema("the schema holds itself")
+    within = _within | {id(schema)}
+    converted = {key: nullable_as_null_type(value, within) for key, value in schema.items()}
+    if schema.get("nullable") is True or schema.get("x-nullable") is True:
+        kind = converted.get("type")
+        if isinstance(kind, str):
+            converted["type"] = [kind, "null"]
+        if isinstance(converted.get("enum"), list) and None not in converted["enum"]:
+            converted["enum"] = [*converted["enum"], None]
+    return converted
+
+
+class CompiledValidator:
+    """A schema's compiled validator, and the `jsonschema` one that words the error when it rejects a value. A
+    schema that holds itself (a `$ref` to an enclosing schema) cannot be handed to the compiled validator: the
+    `jsonschema` one decides alone."""
+
+    def __init__(self, schema: dict[str, Any], explainer: Any) -> None:
+        try:
+            self.compiled: Any = jsonschema_rs.Draft4Validator(nullable_as_null_type(schema), validate_formats=True)
+        except CyclicSchema:
+            self.compiled = None
+        self.explainer = explainer
+
+    def error(self, value: Any) -> ValidationError | None:
+        """None for a valid value, else the first error `jsonschema` finds (the one its `validate` raises)."""
+        if self.compiled is not None and self.compiled.is_valid(value):
+            return None
+        return next(iter(self.explainer.iter_errors(value)), None)
+
+
+def parameter_validator(schema: dict[str, Any]) -> CompiledValidator:
     kept = _PARAMETER_VALIDATORS.get(id(schema))
     if kept is None or kept[0] is not schema:
-        kept = _PARAMETER_VALIDATORS[id(schema)] = (schema, Draft4Validator(schema, format_checker=FORMATS))
+        explainer = Draft4Validator(schema, format_checker=FORMATS)
+        kept = _PARAMETER_VALIDATORS[id(schema)] = (schema, CompiledValidator(schema, explainer))
     return kept[1]
 
 
@@ -60,9 +111,8 @@ class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
             return None
         name = param["name"]
         if value is not None:
-            try:
-                parameter_validator(param.get("schema", param)).validate(value)
-            except ValidationError as error:
+            error = parameter_validator(param.get("schema", param)).error(value)
+            if error is not None:
                 return f"{parameter_type} parameter '{name}': {shortened(error.message)}"
         elif param.get("required"):
             return f"{parameter_type} parameter '{name}' is required."
@@ -73,8 +123,8 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Bodies must be UTF-8 JSON with finite numbers; anything else is a 400 that says why."""
 
     @cached_property
-    def _validator(self) -> Any:
-        return Draft4RequestValidator(self._schema, format_checker=FORMATS)
+    def _validator(self) -> CompiledValidator:
+        return CompiledValidator(self._schema, Draft4RequestValidator(self._schema, format_checker=FORMATS))
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([message async for message in stream])
@@ -97,10 +147,9 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if not self._nullable and body is None:
             raise BadRequestProblem(detail="the request body must not be empty.")
-        try:
-            self._validator.validate(body)
-        except ValidationError as error:
-            raise BadRequestProblem(detail=describe(error)) from None
+        error = self._validator.error(body)
+        if error is not None:
+            raise BadRequestProblem(detail=describe(error))
         return None
 
 

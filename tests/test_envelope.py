@@ -1,0 +1,68 @@
+"""mock_server.http.envelope: kept renders encoded once and joined into pages."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+
+from mock_server.http import envelope
+from tests.conftest import Api
+
+
+@dataclass
+class Kept:
+    record: dict[str, Any]
+    derived: dict[Any, Any] = field(default_factory=dict)
+
+
+def test_kept_json__a_page_of_fragments_encodes_as_the_records_would() -> None:
+    renders = [(Kept({"id": 1, "rotten_time": None, "name": "Å"}), None), (Kept({"id": 2, "rotten_time": None}), "x")]
+
+    page = envelope.encode({"data": envelope.kept_json(renders, "rotten_time")})
+
+    expected = {"data": [{"id": 1, "rotten_time": None, "name": "Å"}, {"id": 2, "rotten_time": "x"}]}
+    assert json.loads(page) == expected
+
+
+def test_kept_json__each_render_is_encoded_once_per_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = Kept({"id": 1, "rotten_time": None})
+    envelope.kept_json([(kept, None)], "rotten_time")
+    monkeypatch.setattr(envelope.orjson, "dumps", lambda _value: pytest.fail("encoded again"))
+
+    again = envelope.kept_json([(kept, None)], "rotten_time")
+
+    assert again[0] is kept.derived[("rotten_time", None)]
+    assert isinstance(again[0], orjson.Fragment)
+
+
+def test_kept_json__a_new_value_is_encoded_anew() -> None:
+    kept = Kept({"id": 1, "rotten_time": None})
+    envelope.kept_json([(kept, None)], "rotten_time")
+
+    page = envelope.encode(envelope.kept_json([(kept, "2026-01-01 00:00:00")], "rotten_time"))
+
+    assert json.loads(page) == [{"id": 1, "rotten_time": "2026-01-01 00:00:00"}]
+
+
+def test_kept_json__a_record_orjson_cannot_encode_makes_the_page_plain_records() -> None:
+    huge = 10**30
+    renders = [(Kept({"id": 1, "rotten_time": None}), None), (Kept({"id": 2, "rotten_time": None, "v": huge}), None)]
+
+    items = envelope.kept_json(renders, "rotten_time")
+
+    assert items == [{"id": 1, "rotten_time": None}, {"id": 2, "rotten_time": None, "v": huge}]
+    assert json.loads(envelope.encode({"data": items}))["data"][1]["v"] == huge
+
+
+def test_api__a_deal_list_holding_a_huge_custom_value_still_lists(api: Api) -> None:
+    fields = api.data("GET", "/dealFields")
+    key = next(field["key"] for field in fields if field["field_type"] == "monetary" and len(field["key"]) == 40)
+    api.data("PUT", "/deals/1", json={key: 10**30})
+
+    deals = api.data("GET", "/deals", params={"limit": 3}, headers={"cache-control": "no-cache"})
+
+    assert deals[0][key] == 10**30

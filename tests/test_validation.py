@@ -1,0 +1,108 @@
+"""mock_server.http.validation: compiled validators decide, `jsonschema` words the rejects as before."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from connexion.json_schema import Draft4RequestValidator, resolve_refs
+from jsonschema import Draft4Validator
+
+from mock_server import SPEC_PATH
+from mock_server.http.validation import FORMATS, CompiledValidator, nullable_as_null_type
+from tests.conftest import Api, assert_error
+
+SPEC = resolve_refs(yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8")))
+UPDATE_DEAL = SPEC["paths"]["/deals/{id}"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+ADD_ACTIVITY = SPEC["paths"]["/activities"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+
+class NeverAsked:
+    """An explainer that fails the test if the compiled validator's verdict of a valid value is second-guessed."""
+
+    def iter_errors(self, _value: Any) -> Iterator[Any]:
+        raise AssertionError("a valid value was validated twice")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"name": "A deal", "value": "12.50"}, {"value": 3, "channel": None}, {"origin_id": None, "status": "won"}, {}],
+)
+def test_compiled_validator__valid_values_are_not_validated_again(body: dict[str, Any]) -> None:
+    assert CompiledValidator(UPDATE_DEAL, NeverAsked()).error(body) is None
+
+
+@pytest.mark.parametrize(
+    ("schema", "body"),
+    [
+        (UPDATE_DEAL, {"name": ""}),
+        (UPDATE_DEAL, {"value": "ten"}),
+        (UPDATE_DEAL, {"status": "sideways"}),
+        (UPDATE_DEAL, {"channel": "web"}),
+        (UPDATE_DEAL, {"probability": 101}),
+        (UPDATE_DEAL, {"expected_close_date": "2026-02-30"}),
+        (UPDATE_DEAL, {"won_time": "2026-02-27T10:00:00"}),
+        (UPDATE_DEAL, [1, 2]),
+        (ADD_ACTIVITY, {"subject": "Call", "due_date": "2026-13-01"}),
+    ],
+)
+def test_compiled_validator__rejects_what_jsonschema_rejects_with_its_words(schema: dict[str, Any], body: Any) -> None:
+    explainer = Draft4RequestValidator(schema, format_checker=FORMATS)
+
+    error = CompiledValidator(schema, explainer).error(body)
+
+    assert error is not None
+    assert error.message == next(iter(explainer.iter_errors(body))).message
+    assert list(error.absolute_path) == list(next(iter(explainer.iter_errors(body))).absolute_path)
+
+
+def test_compiled_validator__a_reject_jsonschema_does_not_confirm_passes() -> None:
+    # The compiled validator checks e-mail addresses fully; the `jsonschema` checker only looks for an "@".
+    schema = {"type": "string", "format": "email"}
+    validator = CompiledValidator(schema, Draft4Validator(schema, format_checker=FORMATS))
+
+    assert not validator.compiled.is_valid("name@")
+    assert validator.error("name@") is None
+
+
+def test_nullable_as_null_type__null_only_where_the_schema_says_nullable() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "loose": {"type": "integer", "nullable": True},
+            "strict": {"type": "integer"},
+            "choice": {"type": "string", "enum": ["a", "b"], "nullable": True},
+        },
+    }
+    validator = CompiledValidator(schema, Draft4RequestValidator(schema, format_checker=FORMATS))
+
+    assert nullable_as_null_type(schema)["properties"]["loose"]["type"] == ["integer", "null"]
+    assert validator.error({"loose": None, "choice": None}) is None
+    assert validator.error({"strict": None}) is not None
+    assert schema["properties"]["loose"]["type"] == "integer"  # the spec's own schema is left as it was
+
+
+def test_api__a_nullable_body_field_takes_null_and_a_typed_one_names_itself(api: Api) -> None:
+    assert api.data("PUT", "/deals/1", json={"channel": None, "origin_id": None})["id"] == 1
+
+    assert_error(api.put("/deals/1", json={"channel": "web"}), 400, "body field 'channel'", "'web'")
+
+
+def test_api__a_bad_query_parameter_is_named(api: Api) -> None:
+    assert_error(api.get("/deals", params={"limit": "0"}), 400, "query parameter 'limit'")
+
+
+def test_a_schema_that_holds_itself_is_validated_without_the_compiled_validator() -> None:
+    from jsonschema import Draft4Validator
+
+    from mock_server.http.validation import CompiledValidator
+
+    node: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string"}}}
+    node["properties"]["children"] = {"type": "array", "items": node}  # a `$ref` to itself, resolved in place
+    validator = CompiledValidator(node, Draft4Validator(node))
+    assert validator.compiled is None
+    assert validator.error({"name": "a", "children": [{"name": "b", "children": []}]}) is None
+    error = validator.error({"name": "a", "children": [{"name": 7}]})
+    assert error is not None and list(error.absolute_path) == ["children", 0, "name"]
