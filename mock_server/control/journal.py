@@ -20,6 +20,7 @@ from mock_server.control.tenancy import mask_token, tokens_of, under
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
 from mock_server.http import limits
+from mock_server.http.asgi import StatusRecorder
 
 MAX_TENANTS = 1000
 MAX_TEXT_BYTES = 10 * 1024
@@ -170,18 +171,11 @@ class JournalMiddleware:
             # The app reads the body we already consumed; after it, disconnects come from the real channel.
             return next(replay, None) or await receive()
 
-        status = 500  # what the client sees when the app fails before starting a response
-
-        async def status_capturing_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        answer = StatusRecorder(send)
         try:
-            await self.app(scope, replaying_receive, status_capturing_send)
+            await self.app(scope, replaying_receive, answer)
         finally:
-            self._record(scope, body, status, started, stamp)
+            self._record(scope, body, answer.status, started, stamp)
 
     def _record(self, scope: Scope, body: bytes, status: int, started: float, stamp: str) -> None:
         tokens = tokens_of(scope)

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server.http.asgi import StatusRecorder
 
 logger = logging.getLogger("fintesk_mock.access")
 SECRET_PARAMETERS = frozenset({"api_token"})
@@ -71,21 +73,14 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # what the client sees when the app fails before it starts an answer
-
-        async def status_capturing_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        answer = StatusRecorder(send)
         try:
-            await self.app(scope, receive, status_capturing_send)
+            await self.app(scope, receive, answer)
         finally:
             request = {
                 "method": scope["method"],
                 "path": logged_path(scope),
-                "status": status,
+                "status": answer.status,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
                 "tenant": self.tenant_of(scope) or "-",
             }
