@@ -113,7 +113,7 @@ def serving(app: ASGIApp) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="planted-server", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 300  # only for a server that never starts
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the planted server did not start")
