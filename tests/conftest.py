@@ -70,3 +70,17 @@ def assert_error(response: httpx.Response, status: int, *fragments: str) -> dict
     for fragment in fragments:
         assert fragment in body["error"], body["error"]
     return body
+
+
+@pytest.fixture
+def mock() -> Iterator[TestClient]:
+    """A private app per test: control-plane changes (clock, faults, limits) must not leak into other tests."""
+    with create_app(Settings(validate_responses=True)).test_client() as test_client:
+        yield test_client
+
+
+def admin(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
+    """The answer of a control-plane call that must succeed."""
+    response = client.request(method, "/__mock__" + path, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()

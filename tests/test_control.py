@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.settings import Settings
-from tests.conftest import Api, assert_error
+from tests.conftest import Api, admin, assert_error
 from tests.server import running_server
-
-
-@pytest.fixture
-def mock() -> Iterator[TestClient]:
-    """A private app per test: control-plane changes (clock, faults, limits) must not leak into other tests."""
-    with create_app(Settings(validate_responses=True)).test_client() as client:
-        yield client
-
-
-def admin(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
-    response = client.request(method, "/__mock__" + path, **kwargs)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def test_reset_one_tenant_returns_it_to_the_fixtures(mock: TestClient) -> None:

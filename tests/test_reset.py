@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.control.tenancy import mask_token
 from mock_server.settings import Settings
-from tests.conftest import Api
+from tests.conftest import Api, admin
 
 
 def app_client(**settings: Any) -> TestClient:
@@ -22,12 +22,6 @@ def app_client(**settings: Any) -> TestClient:
 def mock() -> Iterator[TestClient]:
     with app_client() as client:
         yield client
-
-
-def admin(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
-    response = client.request(method, "/__mock__" + path, **kwargs)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def test_a_tenant_reset_drops_the_faults_and_rate_limit_its_scenario_added(mock: TestClient) -> None:

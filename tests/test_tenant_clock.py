@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server.app import create_app
 from mock_server.control.tenancy import mask_token
-from mock_server.settings import Settings
-from tests.conftest import Api, assert_error
+from tests.conftest import Api, admin, assert_error
 from tests.server import running_server
 from tests.test_filter_api import cond, filtered
-
-
-@pytest.fixture
-def mock() -> Iterator[TestClient]:
-    with create_app(Settings(validate_responses=True)).test_client() as client:
-        yield client
-
-
-def admin(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
-    response = client.request(method, "/__mock__" + path, **kwargs)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def freeze(client: TestClient, moment: str, token: str | None = None) -> Any:

@@ -94,12 +94,17 @@ def _read_all(
     records: dict[int, dict[str, Any]] = {}
     for path, params in lists:
         for page in _pages(source, taken, path, params, paged):
-            for record in page:
-                if isinstance(record, dict) and isinstance(record.get("id"), int):
-                    records.setdefault(record["id"], record)
+            _keep_by_id(records, page)
             progress.advance(resource, len(records), None)
     progress.finish(resource, len(records))
     return list(records.values())
+
+
+def _keep_by_id(records: dict[int, dict[str, Any]], page: list[Any]) -> None:
+    """Add a page's records (objects with an integer id) to `records`; a record seen before keeps its first copy."""
+    for record in page:
+        if isinstance(record, dict) and isinstance(record.get("id"), int):
+            records.setdefault(record["id"], record)
 
 
 def _filters(source: Source, progress: Progress) -> list[dict[str, Any]]:
@@ -130,9 +135,7 @@ def _per_deal(
     records: dict[int, dict[str, Any]] = {}
     for deal_id in deals:
         for page in _pages(source, taken, f"/deals/{deal_id}/{below}", params, paged=True):
-            for record in page:
-                if isinstance(record, dict) and isinstance(record.get("id"), int):
-                    records.setdefault(record["id"], record)
+            _keep_by_id(records, page)
         progress.advance(resource, len(records), None)
     progress.finish(resource, len(records))
     return list(records.values())
