@@ -14,6 +14,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import DEFAULT_FIXTURES
+from mock_server.control import bounded
 from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
@@ -25,6 +26,7 @@ from mock_server.data.state import export_state, import_state, tenant_seed
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import MAX_SHIFT, Clock, parse_datetime
 from mock_server.errors import Invalid, NotFound
+from mock_server.http import envelope
 from mock_server.settings import Settings
 
 DURATION = re.compile(r"(\d+)([dhms])")
@@ -64,9 +66,10 @@ class ControlPlane:
                 self.apply_scenario(self.settings.scenario, None, data=False)
         return {"reset": mask_token(token) if token else "all"}
 
-    def export(self, token: str) -> dict[str, Any]:
-        # Not copied: the handler encodes the state before anything else runs on the loop.
-        return export_state(self.tenants.for_token(token), copied=False)
+    async def export(self, token: str) -> bytes:
+        """The tenant's state, encoded: a big account's in a worker thread, between its requests (see `bounded`)."""
+        account = self.tenants.for_token(token)
+        return await bounded.run(account, _exported, account)
 
     async def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
         """Replace the tenant's account with one built from `state` (the request's own, so not copied). The build
@@ -222,6 +225,11 @@ def _duration(text: str) -> timedelta:
     if seconds > MAX_SHIFT.total_seconds():
         raise Invalid(f"advance: {text!r} is more than {MAX_SHIFT.days} days; move the clock by less at a time.")
     return timedelta(seconds=seconds)
+
+
+def _exported(account: Account) -> bytes:
+    # Not copied: encoded before anything can change it.
+    return envelope.encode(export_state(account, copied=False))
 
 
 def _built(build: Callable[..., Account], *args: Any, **kwargs: Any) -> Account:

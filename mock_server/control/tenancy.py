@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.control import bounded
 from mock_server.data.bulk import no_collection
 from mock_server.data.state import import_state, restore_random, tenant_seed
 from mock_server.data.store import Store, tenant_key
@@ -274,7 +275,8 @@ class TenantMiddleware:
 
         async def committing_send(message: Message) -> None:
             if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
-                tenants.commit(token, account)
+                # A big account's write (a first one stores the whole account) between its other requests.
+                await bounded.run(account, tenants.commit, token, account)
             await send(message)
 
         return committing_send

@@ -25,7 +25,7 @@ async def reset_mock(body: dict[str, Any] | None = None) -> Response:
 
 
 async def export_state(token: str) -> Response:
-    return _json(current_control().export(token))
+    return Response(await current_control().export(token), media_type=envelope.JSON)
 
 
 async def import_state(token: str, body: dict[str, Any]) -> Response:

@@ -1,0 +1,197 @@
+"""A big account's requests run in a worker thread, one at a time; others are answered meanwhile, alike."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mock_server.app import create_app
+from mock_server.control import bounded
+from mock_server.domain.account import Account
+from mock_server.handlers import reports
+from mock_server.settings import Settings
+from tests.conftest import Api, admin
+from tests.test_store import close_store, every_kind_of_write, export, restarted, served
+
+WAIT = 60  # seconds; generous, the events below come at once
+FRESH = {"cache-control": "no-cache"}
+
+
+@pytest.fixture
+def everything_big(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every account counts as big, the bundled one too."""
+    monkeypatch.setattr(bounded, "BIG_ACCOUNT", 0)
+
+
+def held_summary(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event, list[bool]]:
+    """The deals summary stopped inside its work until released: (entered, release, whether a loop ran it)."""
+    entered, release = threading.Event(), threading.Event()
+    on_loop: list[bool] = []
+    real = reports.deals_summary
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        on_loop.append(running_loop())
+        entered.set()
+        assert release.wait(WAIT), "the test never released the summary"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reports, "deals_summary", held)
+    return entered, release, on_loop
+
+
+def running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def scenario(run: Callable[[httpx.AsyncClient], Awaitable[None]], **settings: Any) -> None:
+    app = create_app(Settings(**settings))
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as client:
+            await run(client)
+
+    asyncio.run(go())
+
+
+def test_the_loop_answers_others_while_a_big_accounts_request_works(
+    everything_big: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release, on_loop = held_summary(monkeypatch)
+
+    async def run(client: httpx.AsyncClient) -> None:
+        summary = asyncio.create_task(client.get("/v1/deals/summary", headers={"x-api-token": "busy"}))
+        assert await asyncio.to_thread(entered.wait, WAIT)
+        # The summary is stuck in its worker thread: the control plane and another tenant are answered.
+        assert (await client.get("/__mock__/health")).json()["status"] == "ok"
+        other = await client.get("/v1/deals/1", headers={"x-api-token": "other"})
+        assert other.status_code == 200 and other.json()["data"]["id"] == 1
+        assert not summary.done()
+        release.set()
+        answer = await summary
+        assert answer.status_code == 200 and answer.json()["success"] is True
+        assert answer.json()["data"]["total_count"] > 0
+        assert on_loop == [False]
+
+    scenario(run)
+
+
+def test_a_small_accounts_request_runs_on_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, release, on_loop = held_summary(monkeypatch)
+    release.set()
+
+    async def run(client: httpx.AsyncClient) -> None:
+        assert (await client.get("/v1/deals/summary", headers={"x-api-token": "small"})).status_code == 200
+        assert on_loop == [True]
+
+    scenario(run)
+
+
+def test_a_big_accounts_requests_take_turns(everything_big: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    entered, release, _ = held_summary(monkeypatch)
+    contended = asyncio.Event()
+    real_lock_of = bounded.lock_of
+
+    def watched_lock_of(account: Account) -> asyncio.Lock:
+        lock = real_lock_of(account)
+        if lock.locked():
+            contended.set()  # the caller is about to wait for it: nothing runs between this and its waiting
+        return lock
+
+    monkeypatch.setattr(bounded, "lock_of", watched_lock_of)
+    headers = {"x-api-token": "turns", **FRESH}
+
+    async def run(client: httpx.AsyncClient) -> None:
+        release.set()
+        before = (await client.get("/v1/deals/summary", headers=headers)).json()["data"]
+        entered.clear()
+        release.clear()
+        summary = asyncio.create_task(client.get("/v1/deals/summary", headers=headers))
+        assert await asyncio.to_thread(entered.wait, WAIT)
+        write = asyncio.create_task(client.put("/v1/deals/1", json={"value": 1_000_000}, headers=headers))
+        await asyncio.wait_for(contended.wait(), WAIT)
+        assert not write.done()
+        release.set()
+        # The summary was held with the write waiting for the account: it still sees the account before the write.
+        assert (await summary).json()["data"] == before
+        assert (await write).status_code == 200
+        after = (await client.get("/v1/deals/summary", headers=headers)).json()["data"]
+        assert after != before
+
+    scenario(run)
+
+
+def test_a_big_accounts_answers_are_those_of_a_small_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "alike"
+    headers = {"x-api-token": token, **FRESH}
+    paths = [
+        "/v1/deals?limit=20",
+        "/v1/deals?sort=value%20DESC,id%20ASC&limit=30",
+        "/v1/deals?filter_id=1",
+        "/v1/deals/summary",
+        "/v1/deals/timeline?start_date=2025-01-01&interval=quarter&amount=8&field_key=add_time",
+        "/v1/deals/2",
+        "/v1/activities?limit=50",
+        "/v1/itemSearch?term=Oy",
+        "/v1/deals/999999",
+        f"/__mock__/tenants/{token}/state",
+    ]
+
+    async def answers(client: httpx.AsyncClient) -> list[tuple[int, bytes]]:
+        return [((response := await client.get(path, headers=headers)).status_code, response.content)
+                for path in paths]  # fmt: skip
+
+    async def run(client: httpx.AsyncClient) -> None:
+        await client.put("/__mock__/clock", json={"freeze": "2026-03-01 12:00:00"})
+        await client.put("/v1/deals/3", json={"value": 4321}, headers=headers)
+        inline = await answers(client)
+        monkeypatch.setattr(bounded, "BIG_ACCOUNT", 0)
+        assert await answers(client) == inline
+        assert inline[-2][0] == 404 and b"not found" in inline[-2][1]
+        assert all(status == 200 for status, _ in inline[:-2] + inline[-1:])
+
+    scenario(run)
+
+
+def test_a_big_accounts_error_is_its_envelope(everything_big: None) -> None:
+    async def run(client: httpx.AsyncClient) -> None:
+        missing = await client.get("/v1/deals/999999", headers={"x-api-token": "errors"})
+        assert missing.status_code == 404 and missing.json()["success"] is False
+        bad = await client.put("/v1/deals/1", json={"stage_id": 999_999}, headers={"x-api-token": "errors"})
+        assert bad.status_code in (400, 404) and "stage_id" in bad.json()["error"]
+
+    scenario(run)
+
+
+def test_a_big_accounts_writes_are_kept_in_the_data_folder(everything_big: None, tmp_path: Path) -> None:
+    with served(tmp_path) as client:
+        every_kind_of_write(Api(client, "kept-big"))
+        before = export(client, "kept-big")
+        close_store(client)
+    for client in restarted(tmp_path):
+        assert export(client, "kept-big") == before
+
+
+def test_a_big_accounts_export_reads_back(everything_big: None, mock: Any) -> None:
+    api = Api(mock, "exported")
+    api.data("PUT", "/deals/1", json={"name": "Exported"})
+    state = admin(mock, "GET", "/tenants/exported/state")
+    admin(mock, "PUT", "/tenants/copy/state", json=state)
+    assert Api(mock, "copy").data("GET", "/deals/1")["name"] == "Exported"
+
+
+def test_a_handler_that_waits_cannot_run_in_a_worker_thread() -> None:
+    async def waits() -> None:
+        await asyncio.sleep(0)
+
+    with pytest.raises(RuntimeError, match="waited for something"):
+        bounded._completed(waits, {})
