@@ -13,8 +13,12 @@ import pytest
 
 from mock_server.app import create_app
 from mock_server.control import bounded
+from mock_server.control.tenancy import Tenants
 from mock_server.domain.account import Account
+from mock_server.domain.activities import _due_key, _in_due_order
+from mock_server.domain.deal_views import _sort_key, _sortable
 from mock_server.handlers import reports
+from mock_server.http import envelope
 from mock_server.settings import Settings
 from tests.conftest import Api, admin
 from tests.test_store import close_store, every_kind_of_write, export, restarted, served
@@ -195,3 +199,71 @@ def test_a_handler_that_waits_cannot_run_in_a_worker_thread() -> None:
 
     with pytest.raises(RuntimeError, match="waited for something"):
         bounded._completed(waits, {})
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2, 3, 4, 5])
+def test_a_body_encoded_in_pieces_is_the_body_encoded_at_once(depth: int) -> None:
+    records = [{"id": number, "name": f"Deal é{number}", "tags": [number, None, {"x": 1.5}]} for number in range(700)]
+    body = {
+        "success": True,
+        "data": [{"deals": records, "totals": {"count": 700}}, {"deals": [], "totals": {}}],
+        "records": {"deals": records * 3, "notes": []},
+        "random": list(range(625)),
+    }
+    assert envelope.encode_in_pieces(body, depth) == envelope.encode(body)
+    huge = {"records": {"deals": [{"id": 1, "value": 2**70}]}}
+    assert envelope.encode_in_pieces(huge, depth) == envelope.encode(huge)
+
+
+def test_activities_in_due_order_day_by_day_are_those_sorted_at_once() -> None:
+    days = [None, "2026-01-02", "2025-12-31", "2026-01-02", None, "2026-01-01"]
+    activities = [{"id": number, "due_date": days[number % len(days)], "due_time": ["", "09:00", None][number % 3]}
+                  for number in range(60, 0, -1)]  # fmt: skip
+    assert _in_due_order(activities) == sorted(map(_due_key, activities))
+
+
+@pytest.mark.parametrize("values", [[3, 1.5, True, -2, 3], ["b", "A", "a", "C", "b"], [2, "a", 1.0, "B", False]])
+def test_deals_sort_as_their_values_compare(values: list[Any]) -> None:
+    deals = [{"id": number, "custom": value} for number, value in enumerate(values)]
+    for reverse in (False, True):
+        ordered = sorted(deals, key=_sort_key("custom", values), reverse=reverse)
+        assert ordered == sorted(deals, key=lambda deal: _sortable(deal["custom"]), reverse=reverse)
+
+
+def test_a_new_tenant_of_a_big_account_is_made_once_off_the_loop(
+    everything_big: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    made: list[bool] = []
+    real_made = Tenants._made
+
+    def held_made(self: Tenants, token: str) -> Account:
+        made.append(running_loop())
+        entered.set()
+        assert release.wait(WAIT), "the test never released the new tenant"
+        return real_made(self, token)
+
+    monkeypatch.setattr(Tenants, "_made", held_made)
+    app = create_app(Settings())
+    tenants: Tenants = app.state["tenants"]
+    headers = {"x-api-token": "newcomer"}
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as client:
+            write = asyncio.create_task(client.put("/v1/deals/1", json={"name": "First"}, headers=headers))
+            assert await asyncio.to_thread(entered.wait, WAIT)
+            read = asyncio.create_task(client.get("/v1/deals/1", headers=headers))
+
+            async def read_waits() -> None:
+                while not getattr(tenants._making["newcomer"], "_waiters", None):
+                    await asyncio.sleep(0)
+
+            await asyncio.wait_for(read_waits(), WAIT)  # the read waits for the account the write waits for
+            assert (await client.get("/__mock__/health")).status_code == 200
+            release.set()
+            assert (await write).status_code == 200
+            assert (await read).status_code == 200
+            assert made == [False]
+            assert (await client.get("/v1/deals/1", headers=headers)).json()["data"]["name"] == "First"
+
+    asyncio.run(run())

@@ -68,7 +68,7 @@ class ControlPlane:
 
     async def export(self, token: str) -> bytes:
         """The tenant's state, encoded: a big account's in a worker thread, between its requests (see `bounded`)."""
-        account = self.tenants.for_token(token)
+        account = await self.tenants.account_for(token)
         return await bounded.run(account, _exported, account)
 
     async def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +229,7 @@ def _duration(text: str) -> timedelta:
 
 def _exported(account: Account) -> bytes:
     # Not copied: encoded before anything can change it.
-    return envelope.encode(export_state(account, copied=False))
+    return envelope.encode_in_pieces(export_state(account, copied=False), depth=3)
 
 
 def _built(build: Callable[..., Account], *args: Any, **kwargs: Any) -> Account:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
@@ -63,6 +64,9 @@ class Tenants:
         # With a data folder: where every tenant is kept, and the stored accounts loaded at start, not yet used.
         self.store: Store | None = None
         self._loaded: dict[str, Account] = {}
+        # Tokens whose first account is being made in a worker thread (see `account_for`).
+        self._making: dict[str, asyncio.Lock] = {}
+        self._resets = 0
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -79,6 +83,35 @@ class Tenants:
         else:
             self._accounts.move_to_end(token)
         return account
+
+    async def account_for(self, token: str) -> Account:
+        """`for_token`, with a new account of a big account's copy (or one read from the data folder) made in a worker
+        thread: forking a 100k-deal account copies dicts of a million entries. The token's requests meanwhile
+        wait for that one account; one installed meanwhile (an import) is the token's instead."""
+        if token in self._accounts or not self._made_off_loop(token):
+            return self.for_token(token)
+        making = self._making.setdefault(token, asyncio.Lock())
+        try:
+            async with making:
+                while token not in self._accounts:
+                    resets = self._resets
+                    account = await asyncio.to_thread(self._made, token)
+                    # Made again when the tenant was reset meanwhile (its stored account may be gone).
+                    if token not in self._accounts and resets == self._resets:
+                        self._admit(token, account)
+        finally:
+            if not making.locked():
+                self._making.pop(token, None)
+        return self.for_token(token)
+
+    def _made_off_loop(self, token: str) -> bool:
+        if self.store is not None and self.store.has(tenant_key(token)):
+            return True
+        template = self._state_template if self.state is not None else self._templates.get(self.user_of(token))
+        return template is not None and bounded.is_big(template)
+
+    def _made(self, token: str) -> Account:
+        return self._stored(token) or self.fresh(token, self.fixture)
 
     def _stored(self, token: str) -> Account | None:
         """The token's account as the data folder keeps it (loaded at start, or read now), or None."""
@@ -142,6 +175,7 @@ class Tenants:
             self._state_template = import_state(state, Clock(base=self.clock))
         self.state = state
         self._accounts.clear()
+        self._resets += 1
 
     @staticmethod
     def _from_state(state: dict[str, Any], template: Account, seed: int, clock: Clock) -> Account:
@@ -193,6 +227,7 @@ class Tenants:
         self.reset()
 
     def reset(self, token: str | None = None) -> None:
+        self._resets += 1
         if token is None:
             self._accounts.clear()
             self._loaded.clear()
@@ -256,7 +291,7 @@ class TenantMiddleware:
         if not tokens or len(set(tokens)) > 1 or not self.tenants.settings.accepts(tokens[0]):
             raise Unauthorized("unauthorized access", extra={"errorCode": 401})
         token = tokens[0]
-        account = self.tenants.for_token(token)
+        account = await self.tenants.account_for(token)
         marker = _current.set(account)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["fintesk_token"] = token

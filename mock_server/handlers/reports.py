@@ -39,7 +39,9 @@ async def get_deals_timeline(
     query = TimelineQuery(start, interval, amount, field_key, user_id=user_id, pipeline_id=pipeline_id,
                           filter_id=filter_id, exclude_deals=bool(exclude_deals),
                           convert_to=totals_convert_currency)  # fmt: skip
-    return envelope.one(deals_timeline(current_account(), query))
+    # Every deal of the account may be in it: encoded in pieces (see `encode_in_pieces`).
+    body = {"success": True, "data": deals_timeline(current_account(), query)}
+    return Response(envelope.encode_in_pieces(body, depth=4), media_type=envelope.JSON)
 
 
 async def get_deal_updates(
