@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from mock_server.app import create_app
-from mock_server.control import bounded
+from mock_server.control import bounded, plane
 from mock_server.control.tenancy import Tenants
 from mock_server.domain.account import Account
 from mock_server.domain.activities import _due_key, _in_due_order
@@ -267,3 +268,79 @@ def test_a_new_tenant_of_a_big_account_is_made_once_off_the_loop(
             assert (await client.get("/v1/deals/1", headers=headers)).json()["data"]["name"] == "First"
 
     asyncio.run(run())
+
+
+def test_the_collector_is_paused_while_any_big_work_runs() -> None:
+    assert gc.isenabled()
+    first_in, second_done = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        seen.append(gc.isenabled())
+        first_in.set()
+        assert second_done.wait(WAIT)
+        seen.append(gc.isenabled())  # the second work ended meanwhile: still paused for this one
+
+    def second() -> None:
+        seen.append(gc.isenabled())
+
+    worker = threading.Thread(target=bounded._uncollected, args=(first,))
+    worker.start()
+    assert first_in.wait(WAIT)
+    bounded._uncollected(second)
+    second_done.set()
+    worker.join(WAIT)
+    assert seen == [False, False, False]
+    assert gc.isenabled()
+
+
+def test_an_import_waits_for_the_big_accounts_request_in_flight(
+    everything_big: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release, _ = held_summary(monkeypatch)
+    contended = asyncio.Event()
+    real_lock_of = bounded.lock_of
+
+    def watched_lock_of(account: Account) -> asyncio.Lock:
+        lock = real_lock_of(account)
+        if lock.locked():
+            contended.set()
+        return lock
+
+    monkeypatch.setattr(bounded, "lock_of", watched_lock_of)
+    headers = {"x-api-token": "replaced", **FRESH}
+
+    async def run(client: httpx.AsyncClient) -> None:
+        state = (await client.get("/__mock__/tenants/replaced/state")).json()
+        state["records"]["deals"][0]["name"] = "Imported"
+        summary = asyncio.create_task(client.get("/v1/deals/summary", headers=headers))
+        assert await asyncio.to_thread(entered.wait, WAIT)
+        put = asyncio.create_task(client.put("/__mock__/tenants/replaced/state", json=state))
+        await asyncio.wait_for(contended.wait(), WAIT)
+        assert not put.done()
+        release.set()
+        assert (await summary).status_code == 200
+        assert (await put).status_code == 200
+        deal = (await client.get(f"/v1/deals/{state['records']['deals'][0]['id']}", headers=headers)).json()
+        assert deal["data"]["name"] == "Imported"
+
+    scenario(run)
+
+
+def test_a_scenario_for_one_tenant_is_built_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    built_on_loop: list[bool] = []
+    real_load = plane.load_scenario
+
+    def watched_load(name: str) -> Any:
+        built_on_loop.append(running_loop())
+        return real_load(name)
+
+    monkeypatch.setattr(plane, "load_scenario", watched_load)
+
+    async def run(client: httpx.AsyncClient) -> None:
+        answer = await client.post("/__mock__/scenarios/deleted-and-lost-deals", json={"token": "scened"})
+        assert answer.status_code == 200 and built_on_loop == [False]
+        missing = await client.post("/__mock__/scenarios/no-such-scenario", json={"token": "scened"})
+        assert missing.status_code == 404 and missing.json()["success"] is False
+
+    scenario(run)

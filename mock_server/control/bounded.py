@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import operator
+import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -33,6 +35,10 @@ T = TypeVar("T")
 Handler = Callable[..., Awaitable[Any]]
 _COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
 _locks: weakref.WeakKeyDictionary[Account, asyncio.Lock] = weakref.WeakKeyDictionary()
+# Works running in worker threads with the collector paused (see `_uncollected`), and whether to resume it.
+_pause = threading.Lock()
+_working = 0
+_resume = False
 
 
 def is_big(account: Account) -> bool:
@@ -55,7 +61,34 @@ async def run(account: Account, work: Callable[..., T], *args: Any) -> T:
     if not is_big(account):
         return work(*args)
     async with lock_of(account):
-        return await asyncio.to_thread(work, *args)
+        return await asyncio.to_thread(_uncollected, work, *args)
+
+
+def _uncollected(work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` with the cyclic collector paused, as `no_collection` pauses it while an account is built.
+
+    A big account's work makes many objects that live on (the kept renders of 100k deals); each collection of
+    the oldest generation meanwhile walked all of them again, up to 0.4 s at a time, and the collector holds the
+    GIL throughout. Records and renders hold no cycles, so reference counting frees them. Paused once for
+    however many such works run at a time; when the last one ends, a server whose heap is frozen (`serve`
+    freezes it after start-up and after each new tenant) freezes what they kept too, so that no later collection
+    walks it either.
+    """
+    global _working, _resume
+    with _pause:
+        if _working == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _working += 1
+    try:
+        return work(*args)
+    finally:
+        with _pause:
+            _working -= 1
+            if _working == 0 and _resume:
+                if gc.get_freeze_count():
+                    gc.freeze()
+                gc.enable()
 
 
 def bounded(handler: Handler, current_account: Callable[[], Account]) -> Handler:

@@ -107,8 +107,12 @@ class Tenants:
     def _made_off_loop(self, token: str) -> bool:
         if self.store is not None and self.store.has(tenant_key(token)):
             return True
-        template = self._state_template if self.state is not None else self._templates.get(self.user_of(token))
-        return template is not None and bounded.is_big(template)
+        if self.state is not None:
+            return self._state_template is not None and bounded.is_big(self._state_template)
+        template = self._templates.get(self.user_of(token))
+        if template is None:  # made from the fixture set first
+            return sum(map(len, self.fixture.records.values())) > bounded.BIG_ACCOUNT
+        return bounded.is_big(template)
 
     def _made(self, token: str) -> Account:
         return self._stored(token) or self.fresh(token, self.fixture)
@@ -201,6 +205,19 @@ class Tenants:
             account.clock = previous.clock
         self.install(token, account)
 
+    async def swap_in(self, token: str, account: Account, *, keep_clock: bool = False) -> None:
+        """`install` (or with `keep_clock`, `refill`) for a control request: a big account's requests in flight end
+        first (so none of them stores its account over the new one), and a big new account is stored in the data
+        folder in a worker thread, before its own requests run."""
+        await self.settled(token)
+        previous = self._accounts.get(token)
+        if keep_clock and previous is not None:
+            account.clock = previous.clock
+        self._admit(token, account)
+        if self.store is not None:
+            self._loaded.pop(tenant_key(token), None)
+            await bounded.run(account, self.store.replace, tenant_key(token), account)
+
     def _admit(self, token: str, account: Account) -> None:
         """Make `account` the token's live one, the most recently used; past `--max-tenants` the least recently
         used tenant leaves memory (with a data folder it is kept there and comes back on its next request)."""
@@ -225,6 +242,15 @@ class Tenants:
         if seed is not None:
             self.seed = seed
         self.reset()
+
+    async def settled(self, token: str | None = None) -> None:
+        """Once the requests in flight of the token's big account (of every big account, without a token) have
+        ended: then none of them can store its account after a reset."""
+        accounts = [self._accounts.get(token)] if token is not None else list(self._accounts.values())
+        for account in accounts:
+            if account is not None and bounded.is_big(account):
+                async with bounded.lock_of(account):
+                    pass
 
     def reset(self, token: str | None = None) -> None:
         self._resets += 1
