@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from mock_server.app import create_app
+from mock_server.control import bounded
 from mock_server.data.bulk import no_collection
 from mock_server.settings import Settings
 
@@ -111,7 +112,7 @@ async def served(deals: int) -> dict[str, Any]:
     with no_collection():
         app = create_app(Settings(generate_deals=deals))
         gc.freeze()
-    app.state["tenants"].settle = gc.freeze
+    app.state["tenants"].settle = bounded.settle = gc.freeze
     start_up = time.perf_counter() - begun
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mock", timeout=600) as client:

@@ -344,3 +344,15 @@ def test_a_scenario_for_one_tenant_is_built_off_the_loop(monkeypatch: pytest.Mon
         assert missing.status_code == 404 and missing.json()["success"] is False
 
     scenario(run)
+
+
+def test_what_a_big_work_keeps_is_settled_and_a_small_ones_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    settled: list[int] = []
+    monkeypatch.setattr(bounded, "settle", lambda: settled.append(gc.get_count()[0]))
+    monkeypatch.setattr(bounded, "MANY_KEPT", 5_000)
+    kept: list[Any] = []
+    bounded._uncollected(lambda: kept.append([{} for _ in range(10)]))
+    assert settled == []
+    bounded._uncollected(lambda: kept.append([{} for _ in range(20_000)]))
+    assert len(settled) == 1 and settled[0] > 5_000
+    assert gc.isenabled()

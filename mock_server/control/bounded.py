@@ -35,6 +35,10 @@ T = TypeVar("T")
 Handler = Callable[..., Awaitable[Any]]
 _COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
 _locks: weakref.WeakKeyDictionary[Account, asyncio.Lock] = weakref.WeakKeyDictionary()
+# Objects left by works off the loop (net of those freed) past which `settle` is called.
+MANY_KEPT = 50_000
+# Called when the last work off the loop ends, before the collector resumes; the server passes gc.freeze.
+settle: Callable[[], None] | None = None
 # Works running in worker threads with the collector paused (see `_uncollected`), and whether to resume it.
 _pause = threading.Lock()
 _working = 0
@@ -70,9 +74,10 @@ def _uncollected(work: Callable[..., T], *args: Any) -> T:
     A big account's work makes many objects that live on (the kept renders of 100k deals); each collection of
     the oldest generation meanwhile walked all of them again, up to 0.4 s at a time, and the collector holds the
     GIL throughout. Records and renders hold no cycles, so reference counting frees them. Paused once for
-    however many such works run at a time; when the last one ends, a server whose heap is frozen (`serve`
-    freezes it after start-up and after each new tenant) freezes what they kept too, so that no later collection
-    walks it either.
+    however many such works run at a time; when the last one ends having left many more objects than it found
+    (`MANY_KEPT`), `settle` (`serve` passes gc.freeze, as it freezes the heap after start-up and after each new
+    tenant) is called, so that no later collection walks what they kept either. Not after every work: a freeze
+    also keeps whatever cyclic garbage is about at that moment (a few dozen objects a request) for good.
     """
     global _working, _resume
     with _pause:
@@ -86,8 +91,8 @@ def _uncollected(work: Callable[..., T], *args: Any) -> T:
         with _pause:
             _working -= 1
             if _working == 0 and _resume:
-                if gc.get_freeze_count():
-                    gc.freeze()
+                if settle is not None and gc.get_count()[0] > MANY_KEPT:
+                    settle()
                 gc.enable()
 
 
