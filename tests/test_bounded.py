@@ -223,7 +223,10 @@ def test_activities_in_due_order_day_by_day_are_those_sorted_at_once() -> None:
     assert _in_due_order(activities) == sorted(map(_due_key, activities))
 
 
-@pytest.mark.parametrize("values", [[3, 1.5, True, -2, 3], ["b", "A", "a", "C", "b"], [2, "a", 1.0, "B", False]])
+@pytest.mark.parametrize(
+    "values",
+    [[3, 1.5, True, -2, 3], [2**60 + 1, 2**60, 1.5, 2**60], ["b", "A", "a", "C", "b"], [2, "a", 1.0, "B", False]],
+)
 def test_deals_sort_as_their_values_compare(values: list[Any]) -> None:
     deals = [{"id": number, "custom": value} for number, value in enumerate(values)]
     for reverse in (False, True):
