@@ -17,6 +17,7 @@ from mock_server.control import bounded, plane
 from mock_server.control.tenancy import Tenants
 from mock_server.domain.account import Account
 from mock_server.domain.activities import _due_key, _in_due_order
+from mock_server.domain.collection import Collection
 from mock_server.domain.deal_views import _sort_key, _sortable
 from mock_server.handlers import reports
 from mock_server.http import envelope
@@ -359,3 +360,13 @@ def test_what_a_big_work_keeps_is_settled_and_a_small_ones_is_not(monkeypatch: p
     bounded._uncollected(lambda: kept.append([{} for _ in range(20_000)]))
     assert len(settled) == 1 and settled[0] > 5_000
     assert gc.isenabled()
+
+
+def test_a_stale_kept_dict_is_emptied_when_its_memo_is_built_again() -> None:
+    records = Collection("Thing", [{"id": 1, "name": "one"}])
+    first = records.memo("renders", dict)
+    first[1] = {"name": "one"}
+    assert records.memo("renders", dict) is first  # unchanged records: the same kept dict
+    records.add({"name": "two"})
+    second = records.memo("renders", dict)
+    assert second is not first and second == {} and first == {}
