@@ -24,6 +24,7 @@ from starlette.types import Scope
 
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH
 from mock_server.control.auth import AdminAuthMiddleware
+from mock_server.control.bounded import bounded
 from mock_server.control.faults import FaultMiddleware, Faults
 from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app = AsyncApp(
         __name__,
         uri_parser_class=LenientURIParser,
-        resolver=Resolver(function_resolver=partial(resolve, handlers, reads_of(spec))),
+        resolver=Resolver(function_resolver=partial(resolve, handlers, operations_of(spec), reads_of(spec))),
         # Auth is ours (TenantMiddleware for /v1, AdminAuthMiddleware for /__mock__): Connexion's security layer
         # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
@@ -123,9 +124,20 @@ def reads_of(spec: dict[str, Any]) -> frozenset[str]:
     return frozenset(item["get"]["operationId"] for item in spec["paths"].values() if "get" in item)
 
 
-def resolve(handlers: dict[str, Callable[..., Any]], reads: frozenset[str], operation_id: str) -> Callable[..., Any]:
-    """The handler of an operation; the API's reads answer repeats from their kept answers (see `kept`)."""
+def operations_of(spec: dict[str, Any]) -> frozenset[str]:
+    """The operationIds of the API (of /v1, each on a tenant's account)."""
+    return frozenset(operation["operationId"] for item in spec["paths"].values()
+                     for method, operation in item.items() if method in HTTP_METHODS)  # fmt: skip
+
+
+def resolve(
+    handlers: dict[str, Callable[..., Any]], api: frozenset[str], reads: frozenset[str], operation_id: str
+) -> Callable[..., Any]:
+    """The handler of an operation. The API's operations run off the event loop on a big account (see `bounded`);
+    its reads answer repeats from their kept answers (see `kept`), looked up on the loop."""
     handler = handlers[snake_case(operation_id)]
+    if operation_id in api:
+        handler = bounded(handler, current_account)
     return kept_read(handler, current_account) if operation_id in reads else handler
 
 

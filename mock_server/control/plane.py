@@ -14,10 +14,11 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import DEFAULT_FIXTURES
+from mock_server.control import bounded
 from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
-from mock_server.control.scenarios import load_scenario, scenario_names
+from mock_server.control.scenarios import Scenario, load_scenario, scenario_names
 from mock_server.control.tenancy import Tenants, mask_token
 from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError, load
@@ -25,6 +26,7 @@ from mock_server.data.state import export_state, import_state, tenant_seed
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import MAX_SHIFT, Clock, parse_datetime
 from mock_server.errors import Invalid, NotFound
+from mock_server.http import envelope
 from mock_server.settings import Settings
 
 DURATION = re.compile(r"(\d+)([dhms])")
@@ -52,9 +54,10 @@ class ControlPlane:
 
     # --- tenants and state --------------------------------------------------------------------------------------
 
-    def reset(self, token: str | None) -> dict[str, Any]:
+    async def reset(self, token: str | None) -> dict[str, Any]:
         """Forget a tenant's account, clock, faults and rate limit; without a token, every tenant's and the server
         clock's, and the faults and rate limit the server started with (`--rate-limit`, `--scenario`) come back."""
+        await self.tenants.settled(token)
         self.tenants.reset(token)
         self.faults.clear(tenant=token)
         self.limiter.reset(token)
@@ -64,9 +67,10 @@ class ControlPlane:
                 self.apply_scenario(self.settings.scenario, None, data=False)
         return {"reset": mask_token(token) if token else "all"}
 
-    def export(self, token: str) -> dict[str, Any]:
-        # Not copied: the handler encodes the state before anything else runs on the loop.
-        return export_state(self.tenants.for_token(token), copied=False)
+    async def export(self, token: str) -> bytes:
+        """The tenant's state, encoded: a big account's in a worker thread, between its requests (see `bounded`)."""
+        account = await self.tenants.account_for(token)
+        return await bounded.run(account, _exported, account)
 
     async def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
         """Replace the tenant's account with one built from `state` (the request's own, so not copied). The build
@@ -78,7 +82,7 @@ class ControlPlane:
             )  # fmt: skip
         except FixtureError as error:
             raise Invalid(str(error)) from None
-        self.tenants.install(token, account)
+        await self.tenants.swap_in(token, account)
         return {"imported": mask_token(token)}
 
     async def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
@@ -88,7 +92,7 @@ class ControlPlane:
             account = await asyncio.to_thread(_built, self._fixture_account, token, folder)
         except FixtureError as error:
             raise Invalid(f"fixtures: {error}") from None
-        self.tenants.refill(token, account)
+        await self.tenants.swap_in(token, account, keep_clock=True)
         return {"loaded": name, "token": mask_token(token)}
 
     def _fixture_account(self, token: str, folder: Path) -> Account:
@@ -183,14 +187,29 @@ class ControlPlane:
         return [{"name": name, "description": description} for name, description in scenario_names()]
 
     def apply_scenario(self, name: str, token: str | None, *, data: bool = True) -> dict[str, Any]:
-        try:
-            scenario = load_scenario(name)
-        except FixtureError as error:
-            raise NotFound(str(error)) from None
+        scenario = _scenario(name)
         if data:
             self.install_fixture(scenario.fixture, token)
             if token is None and self.tenants.store is not None:
                 self.tenants.store.set_server_value("scenario", name)
+        return self._steer(scenario, name, token)
+
+    async def apply_scenario_served(self, name: str, token: str | None) -> dict[str, Any]:
+        """`apply_scenario` for a request: the scenario is read (and its account generated and built, for one
+        tenant) in a worker thread, and a big account's requests in flight end first (see `Tenants.swap_in`)."""
+        scenario = await asyncio.to_thread(_built_scenario, name)
+        if token is not None:
+            account = await asyncio.to_thread(_built, self.tenants.fresh, token, scenario.fixture)
+            await self.tenants.swap_in(token, account, keep_clock=True)
+        else:
+            await self.tenants.settled()
+            self.install_fixture(scenario.fixture, None)
+            if self.tenants.store is not None:
+                self.tenants.store.set_server_value("scenario", name)
+        return self._steer(scenario, name, token)
+
+    def _steer(self, scenario: Scenario, name: str, token: str | None) -> dict[str, Any]:
+        """The scenario's faults and rate limit, for the tenant (or every one)."""
         for spec in scenario.faults:
             # A scenario applied to one tenant faults only that tenant's requests (and a reset of it drops them).
             self.faults.add({**spec, "tenant": spec.get("tenant") or token})
@@ -222,6 +241,23 @@ def _duration(text: str) -> timedelta:
     if seconds > MAX_SHIFT.total_seconds():
         raise Invalid(f"advance: {text!r} is more than {MAX_SHIFT.days} days; move the clock by less at a time.")
     return timedelta(seconds=seconds)
+
+
+def _exported(account: Account) -> bytes:
+    # Not copied: encoded before anything can change it.
+    return envelope.encode_in_pieces(export_state(account, copied=False), depth=3)
+
+
+def _scenario(name: str) -> Scenario:
+    try:
+        return load_scenario(name)
+    except FixtureError as error:
+        raise NotFound(str(error)) from None
+
+
+def _built_scenario(name: str) -> Scenario:
+    with no_collection():
+        return _scenario(name)
 
 
 def _built(build: Callable[..., Account], *args: Any, **kwargs: Any) -> Account:

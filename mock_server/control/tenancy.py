@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
@@ -12,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.control import bounded
 from mock_server.data.bulk import no_collection
 from mock_server.data.state import import_state, restore_random, tenant_seed
 from mock_server.data.store import Store, tenant_key
@@ -62,6 +64,9 @@ class Tenants:
         # With a data folder: where every tenant is kept, and the stored accounts loaded at start, not yet used.
         self.store: Store | None = None
         self._loaded: dict[str, Account] = {}
+        # Tokens whose first account is being made in a worker thread (see `account_for`).
+        self._making: dict[str, asyncio.Lock] = {}
+        self._resets = 0
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -78,6 +83,39 @@ class Tenants:
         else:
             self._accounts.move_to_end(token)
         return account
+
+    async def account_for(self, token: str) -> Account:
+        """`for_token`, with a new account of a big account's copy (or one read from the data folder) made in a worker
+        thread: forking a 100k-deal account copies dicts of a million entries. The token's requests meanwhile
+        wait for that one account; one installed meanwhile (an import) is the token's instead."""
+        if token in self._accounts or not self._made_off_loop(token):
+            return self.for_token(token)
+        making = self._making.setdefault(token, asyncio.Lock())
+        try:
+            async with making:
+                while token not in self._accounts:
+                    resets = self._resets
+                    account = await asyncio.to_thread(self._made, token)
+                    # Made again when the tenant was reset meanwhile (its stored account may be gone).
+                    if token not in self._accounts and resets == self._resets:
+                        self._admit(token, account)
+        finally:
+            if not making.locked():
+                self._making.pop(token, None)
+        return self.for_token(token)
+
+    def _made_off_loop(self, token: str) -> bool:
+        if self.store is not None and self.store.has(tenant_key(token)):
+            return True
+        if self.state is not None:
+            return self._state_template is not None and bounded.is_big(self._state_template)
+        template = self._templates.get(self.user_of(token))
+        if template is None:  # made from the fixture set first
+            return sum(map(len, self.fixture.records.values())) > bounded.BIG_ACCOUNT
+        return bounded.is_big(template)
+
+    def _made(self, token: str) -> Account:
+        return self._stored(token) or self.fresh(token, self.fixture)
 
     def _stored(self, token: str) -> Account | None:
         """The token's account as the data folder keeps it (loaded at start, or read now), or None."""
@@ -141,6 +179,7 @@ class Tenants:
             self._state_template = import_state(state, Clock(base=self.clock))
         self.state = state
         self._accounts.clear()
+        self._resets += 1
 
     @staticmethod
     def _from_state(state: dict[str, Any], template: Account, seed: int, clock: Clock) -> Account:
@@ -165,6 +204,19 @@ class Tenants:
         if previous is not None:
             account.clock = previous.clock
         self.install(token, account)
+
+    async def swap_in(self, token: str, account: Account, *, keep_clock: bool = False) -> None:
+        """`install` (or with `keep_clock`, `refill`) for a control request: a big account's requests in flight end
+        first (so none of them stores its account over the new one), and a big new account is stored in the data
+        folder in a worker thread, before its own requests run."""
+        await self.settled(token)
+        previous = self._accounts.get(token)
+        if keep_clock and previous is not None:
+            account.clock = previous.clock
+        self._admit(token, account)
+        if self.store is not None:
+            self._loaded.pop(tenant_key(token), None)
+            await bounded.run(account, self.store.replace, tenant_key(token), account)
 
     def _admit(self, token: str, account: Account) -> None:
         """Make `account` the token's live one, the most recently used; past `--max-tenants` the least recently
@@ -191,7 +243,17 @@ class Tenants:
             self.seed = seed
         self.reset()
 
+    async def settled(self, token: str | None = None) -> None:
+        """Once the requests in flight of the token's big account (of every big account, without a token) have
+        ended: then none of them can store its account after a reset."""
+        accounts = [self._accounts.get(token)] if token is not None else list(self._accounts.values())
+        for account in accounts:
+            if account is not None and bounded.is_big(account):
+                async with bounded.lock_of(account):
+                    pass
+
     def reset(self, token: str | None = None) -> None:
+        self._resets += 1
         if token is None:
             self._accounts.clear()
             self._loaded.clear()
@@ -255,7 +317,7 @@ class TenantMiddleware:
         if not tokens or len(set(tokens)) > 1 or not self.tenants.settings.accepts(tokens[0]):
             raise Unauthorized("unauthorized access", extra={"errorCode": 401})
         token = tokens[0]
-        account = self.tenants.for_token(token)
+        account = await self.tenants.account_for(token)
         marker = _current.set(account)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["fintesk_token"] = token
@@ -274,7 +336,8 @@ class TenantMiddleware:
 
         async def committing_send(message: Message) -> None:
             if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
-                tenants.commit(token, account)
+                # A big account's write (a first one stores the whole account) between its other requests.
+                await bounded.run(account, tenants.commit, token, account)
             await send(message)
 
         return committing_send

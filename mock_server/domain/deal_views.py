@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -112,20 +113,39 @@ def render_person(account: Account, person: Record) -> Record:
 def sort_deals(account: Account, records: Iterable[Record], sort: str) -> list[Record]:
     """Order by `"field ASC, other DESC"`; fields are built-in deal keys or custom field keys."""
     deals = list(records)
-    keys = set().union(*(deal.keys() for deal in deals)) if deals else set()
-    keys |= {field["key"] for field in account.deal_fields.active()}
+    keys = {field["key"] for field in account.deal_fields.active()}
     ordered = list(deals)
     clauses = [clause.split() for clause in sort.split(",") if clause.strip()]
     for clause in reversed(clauses):
         field = clause[0]
         direction = clause[1].upper() if len(clause) > 1 else "ASC"
+        if field not in keys and any(field in deal for deal in deals):
+            keys.add(field)  # a key of the stored deals that no field names
         if field not in keys or direction not in ("ASC", "DESC") or len(clause) > 2:
             raise Invalid(f"sort: cannot sort by '{' '.join(clause)}'; use a deal field key followed by ASC or DESC.")
         present = [deal for deal in ordered if deal.get(field) is not None]
         missing = [deal for deal in ordered if deal.get(field) is None]
-        present.sort(key=lambda deal: _sortable(deal[field]), reverse=direction == "DESC")
+        present.sort(key=_sort_key(field, [deal[field] for deal in present]), reverse=direction == "DESC")
         ordered = present + missing
     return ordered
+
+
+# Integers below this in size are floats exactly.
+EXACT = 2**53
+
+
+def _sort_key(field: str, values: list[Any]) -> Callable[[Record], Any]:
+    """The key that sorts deals by `field`: numbers before text, text without case. When the values are all numbers
+    or all text, the key is the value itself (or its casefold): the same order as `_sortable`, at a fraction of
+    the cost on a big account (comparing tuples is what a sort spends its time on, holding the GIL)."""
+    if all(isinstance(value, float) or (isinstance(value, int) and -EXACT < value < EXACT) for value in values):
+        # As floats every one compares exactly as before, and a sort of floats alone takes its fast path.
+        return lambda deal: float(deal[field])
+    if all(isinstance(value, bool | int | float) for value in values):
+        return operator.itemgetter(field)
+    if all(isinstance(value, str) for value in values):
+        return lambda deal: deal[field].casefold()
+    return lambda deal: _sortable(deal[field])
 
 
 def _sortable(value: Any) -> tuple[int, Any]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import money
 from mock_server.domain.clock import DATETIME_FORMAT, parse_datetime
-from mock_server.domain.collection import Collection, Record
+from mock_server.domain.collection import Collection, Record, let_go
 from mock_server.domain.related import Related, user_summary
 from mock_server.errors import Invalid, NotFound
 
@@ -294,7 +294,9 @@ class Deals(Collection):
                  account.stages.version, account.pipelines.version, account.currencies.version,
                  account.activities.version, account.deal_products.version)  # fmt: skip
         if self._renders[0] != stamp:
+            stale = self._renders[1]
             self._renders = (stamp, {})
+            let_go(stale)
         kept, records, now = self._renders[1], self._records, account.clock.now()
 
         def render(deal: Record) -> tuple[KeptRender, str | None]:

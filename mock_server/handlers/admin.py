@@ -21,11 +21,11 @@ async def mock_health() -> Response:
 
 
 async def reset_mock(body: dict[str, Any] | None = None) -> Response:
-    return _json(current_control().reset((body or {}).get("token")))
+    return _json(await current_control().reset((body or {}).get("token")))
 
 
 async def export_state(token: str) -> Response:
-    return _json(current_control().export(token))
+    return Response(await current_control().export(token), media_type=envelope.JSON)
 
 
 async def import_state(token: str, body: dict[str, Any]) -> Response:
@@ -94,4 +94,4 @@ async def list_scenarios() -> Response:
 
 
 async def apply_scenario(name: str, body: dict[str, Any] | None = None) -> Response:
-    return _json(current_control().apply_scenario(name, (body or {}).get("token")))
+    return _json(await current_control().apply_scenario_served(name, (body or {}).get("token")))

@@ -104,3 +104,55 @@ def error_body(message: str, extra: Mapping[str, Any] | None = None) -> dict[str
     }
     body.update(extra or {})
     return body
+
+
+# Items of a long list encoded in one call by `encode_in_pieces` (a few hundred kB of records), and the most items
+# a list may have for it to write them one by one instead (the periods of a timeline).
+PIECE = 256
+FEW = 1024
+
+
+def encode_in_pieces(body: Any, depth: int) -> bytes:
+    """`encode(body)`, for a body too big to encode in one call (a state export, a timeline of every deal).
+
+    orjson holds the GIL for the whole of a call, so a worker thread encoding a 500 MB export at once would stop
+    the event loop for as long. Here the dicts and lists of the body's first `depth` levels are written out
+    piece by piece (a list of up to `FEW` items item by item), and below them the items of a list `PIECE` at a
+    time: the loop gets its turn in between.
+    The bytes are those `encode` gives.
+    """
+    out: list[bytes] = []
+    try:
+        _encode_into(out, body, depth)
+    except TypeError:
+        return encode(body)
+    return b"".join(out)
+
+
+def _encode_into(out: list[bytes], value: Any, depth: int) -> None:
+    if isinstance(value, dict) and depth > 0:
+        out.append(b"{")
+        for number, (key, item) in enumerate(value.items()):
+            if not isinstance(key, str):
+                raise TypeError("keys are strings")  # as orjson would say
+            if number:
+                out.append(b",")
+            out.append(orjson.dumps(key))
+            out.append(b":")
+            _encode_into(out, item, depth - 1)
+        out.append(b"}")
+    elif isinstance(value, list) and depth > 0:
+        out.append(b"[")
+        if depth > 1 and len(value) <= FEW:
+            for number, item in enumerate(value):
+                if number:
+                    out.append(b",")
+                _encode_into(out, item, depth - 1)
+        else:
+            for start in range(0, len(value), PIECE):
+                if start:
+                    out.append(b",")
+                out.append(orjson.dumps(value[start : start + PIECE])[1:-1])
+        out.append(b"]")
+    else:
+        out.append(orjson.dumps(value))

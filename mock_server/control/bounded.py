@@ -1,0 +1,120 @@
+"""Bounded work on the event loop: a big account's requests run in a worker thread, one at a time.
+
+A request of the API reads or writes one tenant's account, and on a small account (the bundled one) that takes
+well under a millisecond: it runs on the event loop as it is. On a big account (more than `BIG_ACCOUNT` records,
+such as one made with `--generate-deals`) a sort, a summary, a timeline, a first search (which builds its index)
+or a state export walks every record, for up to seconds. Such an account's requests run in a worker thread
+instead, under a lock of the account's own:
+
+- the loop stays free for other tenants and the control plane (with the GIL it gets its turn at every switch
+  interval, a few milliseconds), and
+- the account is never read and written by two requests at once: its requests take turns, as they do on the
+  loop, so neither its records nor what is built from them on first use (indexes, kept renders) need locks.
+
+Handlers are coroutines that never suspend once their arguments are parsed, so one runs to its end in the
+thread as a plain call. The lock is an asyncio lock: waiting for it holds no thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import operator
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from mock_server.domain.account import COLLECTION_NAMES, Account
+
+# An account with more records than this (every collection's, deleted ones included) is big.
+BIG_ACCOUNT = 10_000
+
+T = TypeVar("T")
+Handler = Callable[..., Awaitable[Any]]
+_COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
+_locks: weakref.WeakKeyDictionary[Account, asyncio.Lock] = weakref.WeakKeyDictionary()
+# Objects left by works off the loop (net of those freed) past which `settle` is called.
+MANY_KEPT = 50_000
+# Called when the last work off the loop ends, before the collector resumes; the server passes gc.freeze.
+settle: Callable[[], None] | None = None
+# Works running in worker threads with the collector paused (see `_uncollected`), and whether to resume it.
+_pause = threading.Lock()
+_working = 0
+_resume = False
+
+
+def is_big(account: Account) -> bool:
+    """Whether the account's requests run off the event loop. Records are soft-deleted, so an account that
+    became big stays big."""
+    return sum(map(len, _COLLECTIONS(account))) > BIG_ACCOUNT
+
+
+def lock_of(account: Account) -> asyncio.Lock:
+    """The lock the account's off-loop work takes (made on first use; only the event loop asks)."""
+    lock = _locks.get(account)
+    if lock is None:
+        lock = _locks[account] = asyncio.Lock()
+    return lock
+
+
+async def run(account: Account, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)`, which reads or changes `account`: inline for a small account, and for a big one in a worker
+    thread once the account's other requests are done (the request's context goes along)."""
+    if not is_big(account):
+        return work(*args)
+    async with lock_of(account):
+        return await asyncio.to_thread(_uncollected, work, *args)
+
+
+def _uncollected(work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` with the cyclic collector paused, as `no_collection` pauses it while an account is built.
+
+    A big account's work makes many objects that live on (the kept renders of 100k deals); each collection of
+    the oldest generation meanwhile walked all of them again, up to 0.4 s at a time, and the collector holds the
+    GIL throughout. Records and renders hold no cycles, so reference counting frees them. Paused once for
+    however many such works run at a time; when the last one ends having left many more objects than it found
+    (`MANY_KEPT`), `settle` (`serve` passes gc.freeze, as it freezes the heap after start-up and after each new
+    tenant) is called, so that no later collection walks what they kept either. Not after every work: a freeze
+    also keeps whatever cyclic garbage is about at that moment (a few dozen objects a request) for good.
+    """
+    global _working, _resume
+    with _pause:
+        if _working == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _working += 1
+    try:
+        return work(*args)
+    finally:
+        with _pause:
+            _working -= 1
+            if _working == 0 and _resume:
+                if settle is not None and gc.get_count()[0] > MANY_KEPT:
+                    settle()
+                gc.enable()
+
+
+def bounded(handler: Handler, current_account: Callable[[], Account]) -> Handler:
+    """`handler`, an operation on the account `current_account` names, run as `run` runs work."""
+
+    @functools.wraps(handler)
+    async def call(**arguments: Any) -> Any:
+        account = current_account()
+        if not is_big(account):
+            return await handler(**arguments)
+        return await run(account, _completed, handler, arguments)
+
+    return call
+
+
+def _completed(handler: Callable[..., Coroutine[Any, Any, T]], arguments: dict[str, Any]) -> T:
+    """The result of `handler(**arguments)`, a coroutine that finishes without suspending, run to its end here."""
+    coroutine = handler(**arguments)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError(f"{handler.__qualname__} waited for something: it cannot run in a worker thread")
