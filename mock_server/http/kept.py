@@ -18,7 +18,6 @@ parsed and validated again (those steps were over a third of a kept answer's cos
 
 from __future__ import annotations
 
-import copy
 import functools
 import weakref
 from collections.abc import Awaitable, Callable
@@ -102,8 +101,10 @@ def moment_of(account: Account) -> tuple[tuple[int, ...], datetime]:
 
 
 def replay(answer: Response) -> Response:
-    # A fresh header list: middleware may add headers to the list an answer sends.
-    again = copy.copy(answer)
+    """A shallow copy with a fresh header list: middleware may add headers to the list an answer sends. (Made
+    directly: `copy.copy` goes through the pickling protocol, several times slower.)"""
+    again = object.__new__(type(answer))
+    again.__dict__.update(answer.__dict__)
     again.raw_headers = list(answer.raw_headers)
     return again
 
