@@ -39,7 +39,24 @@ FORMATS = Draft7Validator.FORMAT_CHECKER
 
 
 class LenientURIParser(OpenAPIURIParser):  # type: ignore[misc]
-    """Comma lists drop empty items, so `exclude=` is an empty list and `ids=1,2,` is `[1, 2]`."""
+    """Comma lists drop empty items, so `exclude=` is an empty list and `ids=1,2,` is `[1, 2]`.
+
+    The parameters' schemas are worked out once (Connexion builds the dict again for every parameter of every
+    request), and a query is searched for `deepObject` keys only when a parameter has that style: otherwise
+    Connexion's search finds none and returns the query as it was, at a tenth of a fresh read's cost."""
+
+    @cached_property
+    def param_schemas(self) -> dict[str, Any]:
+        return {name: defn.get("schema", {}) for name, defn in self.param_defns.items()}
+
+    @cached_property
+    def has_deep_objects(self) -> bool:
+        return any(defn.get("style") == "deepObject" for defn in self.param_defns.values())
+
+    def _preprocess_deep_objects(self, query_data: dict[str, Any]) -> dict[str, Any]:
+        if not self.has_deep_objects:
+            return query_data
+        return super()._preprocess_deep_objects(query_data)  # type: ignore[no-any-return]
 
     @staticmethod
     def _split(value: str, param_defn: dict[str, Any], _in: str) -> list[str]:
