@@ -42,7 +42,7 @@ from mock_server.http import envelope
 from mock_server.http.access_log import AccessLogMiddleware
 from mock_server.http.cors import CrossOriginMiddleware
 from mock_server.http.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi, SegmentRoutingMiddleware
-from mock_server.http.kept import kept_read
+from mock_server.http.kept import KeptAnswerMiddleware, kept_read
 from mock_server.http.limits import MB, LimitsMiddleware
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             SegmentRoutingMiddleware,
             partial(ControlMiddleware, control=control),
             partial(TenantMiddleware, tenants=control.tenants),
+            partial(KeptAnswerMiddleware, current_account=current_account),  # repeated reads, before parsing
             PreparedValidationMiddleware,
             ResponseValidationMiddleware,
             LifespanMiddleware,

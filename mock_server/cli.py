@@ -22,6 +22,7 @@ from mock_server.data.fixtures import FixtureError
 from mock_server.data.store import StoreError
 from mock_server.errors import FinteskError
 from mock_server.http.limits import MAX_HEADER_BYTES
+from mock_server.http.protocol import MockHttpProtocol
 from mock_server.settings import Settings, is_loopback, parse_origins, parse_tokens
 
 if TYPE_CHECKING:
@@ -219,8 +220,10 @@ def serve(
         logging.getLogger("fintesk_mock").info(banner)
     else:
         click.echo(banner)
+    # httptools with one write per answer and a bounded head (see `protocol`); h11 is given the same bound.
     run_server(app, host=host, port=port, log_level=log_level, access_log=False, log_config=log_config,
-               h11_max_incomplete_event_size=MAX_HEADER_BYTES, timeout_graceful_shutdown=shutdown_timeout)  # fmt: skip
+               http=MockHttpProtocol, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+               timeout_graceful_shutdown=shutdown_timeout)  # fmt: skip
 
 
 def run_server(app: Any, **options: Any) -> None:

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server.app import create_app
 from mock_server.control.faults import ConnectionDropped, FaultMiddleware, Faults
 from mock_server.errors import Invalid, NotFound
+from mock_server.http.protocol import MockHttpProtocol
 from mock_server.settings import Settings
 from tests.server import free_port
 
@@ -352,7 +353,7 @@ def test_mock_app__truncated_deal_list(faults: Faults) -> None:
 
 
 @contextmanager
-def serving(app: ASGIApp, http: str) -> Iterator[str]:
+def serving(app: ASGIApp, http: Any) -> Iterator[str]:
     """Run `app` under uvicorn in a thread; yield its base URL."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http=http, log_level="critical", lifespan="off")
@@ -410,9 +411,9 @@ class _Relay:
         await self.targets[0](message)
 
 
-@pytest.mark.parametrize("http", ["h11", "httptools"])
+@pytest.mark.parametrize("http", ["h11", "httptools", MockHttpProtocol])
 @pytest.mark.parametrize("placement", [outermost, behind_middleware, unrecognisable_send])
-def test_drop__client_sees_the_connection_close_without_an_answer(faults: Faults, http: str, placement: Any) -> None:
+def test_drop__client_sees_the_connection_close_without_an_answer(faults: Faults, http: Any, placement: Any) -> None:
     faults.add({"kind": "drop", "path": "/v1/deals", "times": 1})
     with serving(placement(faults), http) as base_url:
         with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.domain import deal_views
 from mock_server.domain.deals import Deals
-from mock_server.http import kept
+from mock_server.http import kept, validation
 from mock_server.settings import Settings
 from tests.conftest import Api
 
@@ -193,3 +193,35 @@ def test_kept_answers_stay_within_their_bounds(monkeypatch: pytest.MonkeyPatch) 
     answers.keep(moment, (1,), Response(b"x" * 10))  # type: ignore[arg-type]
     assert list(answers.at(moment)) == [(0,)]  # type: ignore[arg-type]
     assert answers.at(((2,), None)) == {}  # type: ignore[arg-type]  # another moment drops them all
+
+
+def test_a_repeat_of_the_same_path_and_query_is_answered_before_it_is_parsed_again(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.client.post("/__mock__/clock", json={"freeze": "2026-11-25 12:00:00"})
+    validated: list[str] = []
+    operation_call = validation.PreparedValidationOperation.__call__
+
+    async def counting(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        if scope["method"] == "GET":
+            validated.append(scope["query_string"].decode())
+        await operation_call(self, scope, receive, send)
+
+    monkeypatch.setattr(validation.PreparedValidationOperation, "__call__", counting)
+    first = api.get("/deals", params={"limit": 3, "sort": "value DESC"})
+    again = api.get("/deals", params={"limit": 3, "sort": "value DESC"})
+    assert again.content == first.content
+    assert validated == ["limit=3&sort=value+DESC"]  # the repeat was answered from the kept bytes
+
+    # Another spelling of the same arguments is parsed and validated, then answered from the kept answer.
+    reordered = api.get("/deals", params={"sort": "value DESC", "limit": 3})
+    assert reordered.content == first.content and len(validated) == 2
+    # A query that differs is never answered from another's kept bytes: this one is refused.
+    refused = api.get("/deals", params={"limit": 3, "sort": "value DESC", "start": "x"})
+    assert refused.status_code == 400 and len(validated) == 3
+
+    api.put("/deals/1", json={"value": 9_999_999})
+    after = api.get("/deals", params={"limit": 3, "sort": "value DESC"})
+    assert after.json()["data"][0]["id"] == 1 and len(validated) == 4  # a write: parsed and worked out afresh
+    api.get("/deals", params={"limit": 3, "sort": "value DESC"}, headers={"cache-control": "no-cache"})
+    assert len(validated) == 5  # asked not to use a kept answer

@@ -11,7 +11,7 @@ from connexion.json_schema import Draft4RequestValidator, resolve_refs
 from jsonschema import Draft4Validator
 
 from mock_server import SPEC_PATH
-from mock_server.http.validation import FORMATS, CompiledValidator, nullable_as_null_type
+from mock_server.http.validation import FORMATS, CompiledValidator, LenientURIParser, nullable_as_null_type
 from tests.conftest import Api, assert_error
 
 SPEC = resolve_refs(yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8")))
@@ -106,3 +106,16 @@ def test_a_schema_that_holds_itself_is_validated_without_the_compiled_validator(
     assert validator.error({"name": "a", "children": [{"name": "b", "children": []}]}) is None
     error = validator.error({"name": "a", "children": [{"name": 7}]})
     assert error is not None and list(error.absolute_path) == ["children", 0, "name"]
+
+
+def test_uri_parser__deep_object_keys_are_read_only_where_a_parameter_has_that_style() -> None:
+    deep = {"name": "where", "in": "query", "style": "deepObject", "explode": True,
+            "schema": {"type": "object", "additionalProperties": {"type": "string"}}}  # fmt: skip
+    flat = {"name": "term", "in": "query", "schema": {"type": "string"}}
+
+    with_deep = LenientURIParser([deep, flat], {})
+    assert with_deep.resolve_query({"where[status]": ["open"], "term": ["Oy"]}) == {
+        "where": {"status": "open"}, "term": "Oy"}  # fmt: skip
+    without = LenientURIParser([flat], {})
+    assert without.resolve_query({"where[status]": ["open"], "term": ["Oy"]}) == {
+        "where[status]": ["open"], "term": "Oy"}  # fmt: skip

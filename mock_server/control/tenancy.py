@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections import OrderedDict
@@ -27,6 +28,7 @@ _current: ContextVar[Account] = ContextVar("fintesk_account")
 MASK_PREFIX = 4
 
 
+@functools.lru_cache(maxsize=4096)
 def mask_token(token: str) -> str:
     """A token as the control plane shows it: a short prefix and a stable fingerprint, so the entries of one token
     can be told apart without handing the token out (`abcd…1f2e3d4c`); the empty token stays empty."""

@@ -132,7 +132,7 @@ class Account:
         """Changes whenever anything a read can see changes: each collection's count of changes, and the change log
         (which only grows, or is replaced whole)."""
         log = self.deal_changes
-        return (*(collection.version for collection in _COLLECTIONS(self)), len(log), id(log))
+        return (*[collection.version for collection in _COLLECTIONS(self)], len(log), id(log))
 
     def changes_of(self, deal_id: int) -> list[Record]:
         """The logged changes of one deal in log order, without reading the changes of every other deal."""

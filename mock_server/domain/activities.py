@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain.collection import Collection, Kept, Record
@@ -244,18 +244,28 @@ class Activities(Collection):
     def render_kept(self, activity: Record, related: Related | None = None) -> Kept:
         """The kept render of the activity (shared: never to be changed), made again only when the activities or
         the deals, persons, organizations or users it names change."""
+        return self.kept_renderer(related)(activity)
+
+    def kept_renderer(self, related: Related | None = None) -> Callable[[Record], Kept]:
+        """`render_kept` for the activities of one answer, which sees one state: the kept renders are looked up
+        once, not once per activity."""
         account = self.account
         kept: dict[int, Kept] = self.memo("renders", dict, account.deals, account.persons, account.organizations,
                                           account.users)  # fmt: skip
-        entry = kept.get(activity["id"])
-        if entry is None or self._records.get(activity["id"]) is not activity:
-            entry = kept[activity["id"]] = Kept(self._render(activity))
-        if related is not None:
-            related.add("user", activity["user_id"])
-            related.add("person", activity["person_id"])
-            related.add("organization", activity["org_id"])
-            related.add("deal", activity["deal_id"])
-        return entry
+        records = self._records
+
+        def render(activity: Record) -> Kept:
+            entry = kept.get(activity["id"])
+            if entry is None or records.get(activity["id"]) is not activity:
+                entry = kept[activity["id"]] = Kept(self._render(activity))
+            if related is not None:
+                related.add("user", activity["user_id"])
+                related.add("person", activity["person_id"])
+                related.add("organization", activity["org_id"])
+                related.add("deal", activity["deal_id"])
+            return entry
+
+        return render
 
     def _render(self, activity: Record) -> Record:
         account = self.account

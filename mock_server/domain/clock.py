@@ -3,6 +3,7 @@ unless set; times in the API's formats."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -10,6 +11,19 @@ DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATE_FORMAT = "%Y-%m-%d"
 # How far a clock may be moved from the time it follows: a century either way keeps every date a real one.
 MAX_SHIFT = timedelta(days=36525)
+
+
+_real_second: tuple[int, datetime] = (0, datetime.min)
+
+
+def real_now() -> datetime:
+    """The real time in whole seconds (UTC, naive). Every request asks several times; the datetime of a second is
+    made once."""
+    global _real_second
+    seconds = int(time.time())
+    if seconds != _real_second[0]:
+        _real_second = (seconds, datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None))
+    return _real_second[1]
 
 
 class Clock:
@@ -24,7 +38,7 @@ class Clock:
     def now(self) -> datetime:
         if self._frozen is not None:
             return self._frozen
-        base = self.base.now() if self.base is not None else datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+        base = self.base.now() if self.base is not None else real_now()
         try:
             return base + self._offset
         except OverflowError:  # a shifted tenant over a server clock frozen near the end (or start) of time

@@ -34,9 +34,8 @@ async def get_activities(
     if filter_id is not None:
         activities = account.filters.apply(filter_id, "activity", activities)
     related = account.related()
-    result = paginate(
-        activities, start, limit, lambda activity: (account.activities.render_kept(activity, related), None)
-    )
+    render = account.activities.kept_renderer(related)
+    result = paginate(activities, start, limit, lambda activity: (render(activity), None))
     # Each activity's render is encoded once while it is kept: the page joins their bytes.
     return envelope.page(replace(result, items=envelope.kept_json(result.items)), related=related.build())
 

@@ -29,7 +29,8 @@ async def search_deals(
         start=start,
         limit=limit,
     )
-    return envelope.one({"items": result.items}, additional={"pagination": result.pagination()})
+    # Search hits are kept, shared renders (see `search.render_hit`): each is encoded once while it is kept.
+    return envelope.one({"items": envelope.shared_json(result.items)}, additional={"pagination": result.pagination()})
 
 
 async def search_item(
@@ -52,4 +53,6 @@ async def search_item(
         start=start,
         limit=limit,
     )
-    return envelope.one(result.data(), additional={"pagination": result.page.pagination()})
+    data = result.data()
+    data["items"] = envelope.shared_json(data["items"])
+    return envelope.one(data, additional={"pagination": result.page.pagination()})

@@ -64,7 +64,8 @@ class ArgumentPlan:
         self.defaults = _get_query_defaults(self.query)
         # Connexion deep-copies the defaults for each request; a copy of the dict is as good when none can change.
         self.flat_defaults = all(isinstance(value, str | int | float | bool) for value in self.defaults.values())
-        self.takes_body = spec.method.upper() != "TRACE"  # TRACE requests carry no body (RFC 7231 4.3.8)
+        # TRACE requests carry no body (RFC 7231 4.3.8); an operation without one gives its handler none.
+        self.takes_body = spec.method.upper() != "TRACE" and (spec.is_request_body_defined or has_kwargs)
 
     def wants_body(self, content_type: str, mimetype: str) -> bool:
         body_name = self.sanitize(self.spec.body_name(content_type))
@@ -75,7 +76,7 @@ class ArgumentPlan:
         )
 
     def kwargs(self, request: ConnexionRequest, body: Any, files: dict[str, Any]) -> dict[str, Any]:
-        sanitize, content_type = self.sanitize, request.mimetype
+        sanitize = self.sanitize
         found: dict[str, Any] = {}
         for name, value in request.path_params.items():
             definition = self.path.get(name)
@@ -85,6 +86,7 @@ class ArgumentPlan:
         deep_merge(query, request.query_params)
         found.update(_query_args_helper(self.query, query, self.arguments, self.has_kwargs, sanitize))
         if self.takes_body:
+            content_type = request.mimetype
             found.update(
                 _get_body_argument(body, operation=self.spec, arguments=self.arguments, has_kwargs=self.has_kwargs,
                                    sanitize=sanitize, content_type=content_type)
@@ -116,9 +118,12 @@ class PreparedParameterDecorator(AsyncParameterDecorator):  # type: ignore[misc]
             if plan is None:
                 # The operation in the request's context is the same object for every request to this handler.
                 plan = ArgumentPlan(operation._get_current_object(), arguments, has_kwargs, sanitize)
-            mimetype = request.mimetype
-            body = await request.get_body() if plan.wants_body(request.content_type, mimetype) else None
-            files = await request.files() if mimetype in FORM_CONTENT_TYPES else {}
+            body: Any = None
+            files: dict[str, Any] = {}
+            if plan.takes_body:  # only these have a body or files to read (a read's content type is not looked up)
+                mimetype = request.mimetype
+                body = await request.get_body() if plan.wants_body(request.content_type, mimetype) else None
+                files = await request.files() if mimetype in FORM_CONTENT_TYPES else {}
             return await function(**plan.kwargs(request, body, files))
 
         return wrapper

@@ -21,7 +21,15 @@ def encode(body: Any) -> bytes:
     try:
         return orjson.dumps(body)
     except TypeError:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_source_of).encode()
+
+
+def _source_of(value: Any) -> Any:
+    """For the slow path: the render an encoded fragment of `shared_json` was made from."""
+    entry = _ENCODED.get(_FRAGMENTS.get(id(value), -1))
+    if entry is None or entry[1] is not value:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    return entry[0]
 
 
 class Derived(Protocol):
@@ -57,6 +65,33 @@ def kept_json(renders: Sequence[tuple[Derived, Any]], field: str | None = None) 
         if fragment is _UNENCODABLE:
             return [record(kept, value) for kept, value in renders]
         encoded.append(fragment)
+    return encoded
+
+
+# Shared renders (never changed once made) by identity, with their JSON: (the render, kept alive so that its id
+# is not reused while it is here, and its encoding). Cleared whole when full.
+_ENCODED: dict[int, tuple[Any, Any]] = {}
+_FRAGMENTS: dict[int, int] = {}  # id of an encoding in `_ENCODED` -> id of its render
+MAX_ENCODED = 4096
+
+
+def shared_json(renders: Sequence[Any]) -> list[Any]:
+    """Renders that are kept and shared (and so never changed, like search hits), each encoded once while it is
+    kept: a page of them is encoded by joining their bytes. A render orjson cannot encode stays as it is."""
+    encoded: list[Any] = []
+    for render in renders:
+        entry = _ENCODED.get(id(render))
+        if entry is None or entry[0] is not render:
+            try:
+                fragment: Any = orjson.Fragment(orjson.dumps(render))
+            except TypeError:
+                fragment = render
+            if len(_ENCODED) >= MAX_ENCODED:
+                _ENCODED.clear()
+                _FRAGMENTS.clear()
+            entry = _ENCODED[id(render)] = (render, fragment)
+            _FRAGMENTS[id(fragment)] = id(render)
+        encoded.append(entry[1])
     return encoded
 
 

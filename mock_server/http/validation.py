@@ -39,7 +39,24 @@ FORMATS = Draft7Validator.FORMAT_CHECKER
 
 
 class LenientURIParser(OpenAPIURIParser):  # type: ignore[misc]
-    """Comma lists drop empty items, so `exclude=` is an empty list and `ids=1,2,` is `[1, 2]`."""
+    """Comma lists drop empty items, so `exclude=` is an empty list and `ids=1,2,` is `[1, 2]`.
+
+    The parameters' schemas are worked out once (Connexion builds the dict again for every parameter of every
+    request), and a query is searched for `deepObject` keys only when a parameter has that style: otherwise
+    Connexion's search finds none and returns the query as it was, at a tenth of a fresh read's cost."""
+
+    @cached_property
+    def param_schemas(self) -> dict[str, Any]:
+        return {name: defn.get("schema", {}) for name, defn in self.param_defns.items()}
+
+    @cached_property
+    def has_deep_objects(self) -> bool:
+        return any(defn.get("style") == "deepObject" for defn in self.param_defns.values())
+
+    def _preprocess_deep_objects(self, query_data: dict[str, Any]) -> dict[str, Any]:
+        if not self.has_deep_objects:
+            return query_data
+        return super()._preprocess_deep_objects(query_data)  # type: ignore[no-any-return]
 
     @staticmethod
     def _split(value: str, param_defn: dict[str, Any], _in: str) -> list[str]:
@@ -103,6 +120,46 @@ def parameter_validator(schema: dict[str, Any]) -> CompiledValidator:
 
 
 class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
+    """Connexion's parameter validation, with messages that name the parameter. An operation's query is first
+    checked whole by one compiled validator of all its parameters (one call instead of one per parameter, most of
+    the cost of validating a read); only a query it rejects is checked parameter by parameter, which finds and
+    words the error exactly as before."""
+
+    @cached_property
+    def _query_schema(self) -> Any:
+        query = self.parameters.get("query", [])
+        schema = {
+            "type": "object",
+            "properties": {param["name"]: param.get("schema", param) for param in query},
+            "required": [param["name"] for param in query if param.get("required")],
+        }
+        if not schema["required"]:
+            del schema["required"]  # draft 4 wants at least one name in a `required` list
+        try:
+            return jsonschema_rs.Draft4Validator(nullable_as_null_type(schema), validate_formats=True)
+        except (CyclicSchema, ValueError):
+            return None
+
+    def _query_is_valid(self, request: ConnexionRequest) -> bool:
+        compiled = self._query_schema
+        if compiled is None:
+            return False
+        try:
+            return bool(compiled.is_valid(request.query_params))
+        except (ValueError, TypeError, OverflowError):  # a value the compiled validator cannot take
+            return False
+
+    def validate_request(self, request: ConnexionRequest) -> None:
+        if self.strict_validation or not self._query_is_valid(request):
+            super().validate_request(request)
+            return
+        for kind, check in (("path", self.validate_path_parameter), ("header", self.validate_header_parameter),
+                            ("cookie", self.validate_cookie_parameter)):  # fmt: skip
+            for param in self.parameters.get(kind, []):
+                error = check(param, request)
+                if error:
+                    raise BadRequestProblem(detail=error)
+
     @staticmethod
     def validate_parameter(
         parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
@@ -202,6 +259,12 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
             security_query_params=self.security_query_params,
         )
 
+    @cached_property
+    def bodyless(self) -> bool:
+        """Whether the operation takes no body: it accepts any content type and has no body to validate."""
+        operation = self._operation
+        return not operation.consumes and not operation.request_body
+
     def body_validator(self, mime_type: str, encoding: str) -> Any:
         """The validator for a body of this type, as Connexion builds it; raises for a type the operation refuses."""
         key = (mime_type, encoding)
@@ -233,6 +296,9 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
         parameters.validate_request(request)
         # The handler's request parses the same query with a parser of the same parameters: hand it this parse.
         scope.setdefault("extensions", {})[PARSED_QUERY] = request.query_params
+        if self.bodyless:  # no body validator whatever the content type: a read's usual case, decided once
+            await self.next_app(scope, receive, send)
+            return
         mime_type, encoding = self.extract_content_type(scope["headers"])
         validator = self.body_validator(mime_type, encoding)
         if validator is not None:

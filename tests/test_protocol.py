@@ -1,0 +1,130 @@
+"""The served connection: one write per answer, and request heads bounded before they are parsed whole."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from mock_server.http.protocol import FLUSH_BYTES, MAX_HEAD_BYTES, CoalescedTransport
+from tests.server import running_server
+
+
+class RecordingTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: Any) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 1)}.get(name, default)
+
+
+def test_writes_of_one_turn_reach_the_socket_as_one() -> None:
+    async def scenario() -> tuple[list[bytes], list[bytes]]:
+        socket_side = RecordingTransport()
+        transport = CoalescedTransport(socket_side, asyncio.get_running_loop())
+        transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        transport.write(b"body")
+        during = list(socket_side.writes)
+        await asyncio.sleep(0)  # the end of this turn of the loop
+        return during, socket_side.writes
+
+    during, after = asyncio.run(scenario())
+    assert during == []
+    assert after == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+
+
+def test_big_writes_go_out_at_once_and_close_sends_what_is_pending() -> None:
+    async def scenario() -> tuple[list[bytes], RecordingTransport]:
+        socket_side = RecordingTransport()
+        transport = CoalescedTransport(socket_side, asyncio.get_running_loop())
+        transport.write(b"x" * FLUSH_BYTES)
+        written = list(socket_side.writes)
+        transport.write(b"last")
+        transport.close()
+        return written, socket_side
+
+    written, socket_side = asyncio.run(scenario())
+    assert written == [b"x" * FLUSH_BYTES]  # not held until the end of the turn: flow control still sees it
+    assert socket_side.writes[-1] == b"last" and socket_side.closed
+
+
+def test_the_transport_answers_for_the_socket() -> None:
+    async def scenario() -> Any:
+        return CoalescedTransport(RecordingTransport(), asyncio.get_running_loop()).get_extra_info("peername")
+
+    assert asyncio.run(scenario()) == ("127.0.0.1", 1)
+
+
+@pytest.fixture(scope="module")
+def address() -> Iterator[tuple[str, int]]:
+    with running_server() as base_url:
+        parts = urlsplit(base_url)
+        assert parts.hostname is not None and parts.port is not None
+        yield parts.hostname, parts.port
+
+
+def exchange(address: tuple[str, int], *pieces: bytes, done_sending: bool = False) -> bytes:
+    """What the server sends back on one connection after `pieces`, until it closes the connection. With
+    `done_sending` the client ends its side after the pieces (which would cut short answers still to come)."""
+    with socket.create_connection(address, timeout=120) as connection:
+        for piece in pieces:
+            connection.sendall(piece)
+        if done_sending:
+            connection.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+        return received
+
+
+def answers(raw: bytes) -> list[tuple[int, dict[str, str], bytes]]:
+    """The HTTP answers in `raw`, each as (status, headers, body)."""
+    found = []
+    while raw:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+        length = int(headers["content-length"])
+        found.append((int(lines[0].split()[1]), headers, rest[:length]))
+        raw = rest[length:]
+    return found
+
+
+def test_a_head_past_the_bound_is_a_431_in_the_envelope_and_the_connection_closes(address: tuple[str, int]) -> None:
+    start = b"GET /v1/deals/1 HTTP/1.1\r\nhost: mock\r\nx-api-token: head\r\nx-padding: "
+    # The header never ends: without a bound the server would read it for as long as the client sends.
+    filler = [b"a" * 65536 for _ in range(MAX_HEAD_BYTES // 65536 + 4)]
+    [(status, headers, body)] = answers(exchange(address, start, *filler, done_sending=True))
+    assert status == 431
+    assert headers["connection"] == "close"
+    error = json.loads(body)
+    assert error["success"] is False and "request head" in error["error"]
+
+
+def test_answers_on_one_connection_arrive_whole_and_in_order(address: tuple[str, int]) -> None:
+    body = json.dumps({"name": "Coalesced", "person_id": 1}).encode() + b" " * 300_000
+    post = (b"POST /v1/deals HTTP/1.1\r\nhost: mock\r\nx-api-token: pipeline\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n" % len(body)) + body  # fmt: skip
+    get = b"GET /v1/deals/1 HTTP/1.1\r\nhost: mock\r\nx-api-token: pipeline\r\n\r\n"
+    last = b"GET /v1/deals/1 HTTP/1.1\r\nhost: mock\r\nx-api-token: pipeline\r\nconnection: close\r\n\r\n"
+    # A body far over the head's bound, sent in the same writes as its head, is a body, not a head.
+    found = answers(exchange(address, post + get, last))
+    assert [status for status, _, _ in found] == [201, 200, 200]
+    assert json.loads(found[0][2])["data"]["name"] == "Coalesced"
+    assert json.loads(found[1][2])["data"]["id"] == 1 == json.loads(found[2][2])["data"]["id"]
