@@ -51,6 +51,22 @@ def held_summary(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, thre
     return entered, release, on_loop
 
 
+def watch_contention(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """An event set when a caller finds an account's lock taken: it is about to wait for it (nothing runs
+    between the lookup and its waiting)."""
+    contended = asyncio.Event()
+    real_lock_of = bounded.lock_of
+
+    def watched_lock_of(account: Account) -> asyncio.Lock:
+        lock = real_lock_of(account)
+        if lock.locked():
+            contended.set()
+        return lock
+
+    monkeypatch.setattr(bounded, "lock_of", watched_lock_of)
+    return contended
+
+
 def running_loop() -> bool:
     try:
         asyncio.get_running_loop()
@@ -104,16 +120,7 @@ def test_a_small_accounts_request_runs_on_the_loop(monkeypatch: pytest.MonkeyPat
 
 def test_a_big_accounts_requests_take_turns(everything_big: None, monkeypatch: pytest.MonkeyPatch) -> None:
     entered, release, _ = held_summary(monkeypatch)
-    contended = asyncio.Event()
-    real_lock_of = bounded.lock_of
-
-    def watched_lock_of(account: Account) -> asyncio.Lock:
-        lock = real_lock_of(account)
-        if lock.locked():
-            contended.set()  # the caller is about to wait for it: nothing runs between this and its waiting
-        return lock
-
-    monkeypatch.setattr(bounded, "lock_of", watched_lock_of)
+    contended = watch_contention(monkeypatch)
     headers = {"x-api-token": "turns", **FRESH}
 
     async def run(client: httpx.AsyncClient) -> None:
@@ -302,16 +309,7 @@ def test_an_import_waits_for_the_big_accounts_request_in_flight(
     everything_big: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered, release, _ = held_summary(monkeypatch)
-    contended = asyncio.Event()
-    real_lock_of = bounded.lock_of
-
-    def watched_lock_of(account: Account) -> asyncio.Lock:
-        lock = real_lock_of(account)
-        if lock.locked():
-            contended.set()
-        return lock
-
-    monkeypatch.setattr(bounded, "lock_of", watched_lock_of)
+    contended = watch_contention(monkeypatch)
     headers = {"x-api-token": "replaced", **FRESH}
 
     async def run(client: httpx.AsyncClient) -> None:
