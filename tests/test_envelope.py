@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,3 +95,21 @@ def test_api__a_deal_list_holding_a_huge_custom_value_still_lists(api: Api) -> N
     deals = api.data("GET", "/deals", params={"limit": 3}, headers={"cache-control": "no-cache"})
 
     assert deals[0][key] == 10**30
+
+
+def test_streamed__pieces_go_out_in_chunks_of_about_the_size_asked_never_joined_whole() -> None:
+    pieces = [bytes([65 + number % 26]) * 300 for number in range(10)]
+
+    async def chunks() -> list[bytes]:
+        return [chunk async for chunk in envelope.streamed(pieces, chunk=1000)]
+
+    sent = asyncio.run(chunks())
+    assert b"".join(sent) == b"".join(pieces)
+    assert [len(chunk) for chunk in sent] == [1200, 1200, 600]
+
+
+def test_api__a_state_export_is_streamed_and_reads_back(api: Api) -> None:
+    response = api.client.get(f"/__mock__/tenants/{api.token}/state")
+
+    assert response.status_code == 200 and "content-length" not in response.headers
+    assert response.json()["records"]["deals"][0]["id"] == 1

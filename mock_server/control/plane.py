@@ -67,7 +67,7 @@ class ControlPlane:
                 self.apply_scenario(self.settings.scenario, None, data=False)
         return {"reset": mask_token(token) if token else "all"}
 
-    async def export(self, token: str) -> bytes:
+    async def export(self, token: str) -> list[bytes]:
         """The tenant's state, encoded: a big account's in a worker thread, between its requests (see `bounded`)."""
         account = await self.tenants.account_for(token)
         return await bounded.run(account, _exported, account)
@@ -243,9 +243,9 @@ def _duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _exported(account: Account) -> bytes:
-    # Not copied: encoded before anything can change it.
-    return envelope.encode_in_pieces(export_state(account, copied=False), depth=3)
+def _exported(account: Account) -> list[bytes]:
+    # Not copied: encoded before anything can change it. Sent as the pieces are (see `envelope.streamed`).
+    return envelope.encoded_pieces(export_state(account, copied=False), depth=3)
 
 
 def _scenario(name: str) -> Scenario:

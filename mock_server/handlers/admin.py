@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from mock_server import __version__
 from mock_server.control.plane import current_control
@@ -25,7 +25,8 @@ async def reset_mock(body: dict[str, Any] | None = None) -> Response:
 
 
 async def export_state(token: str) -> Response:
-    return Response(await current_control().export(token), media_type=envelope.JSON)
+    # An export may be hundreds of megabytes: streamed in chunks as encoded, never joined whole on the loop.
+    return StreamingResponse(envelope.streamed(await current_control().export(token)), media_type=envelope.JSON)
 
 
 async def import_state(token: str, body: dict[str, Any]) -> Response:

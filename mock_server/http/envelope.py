@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -156,12 +156,33 @@ def encode_in_pieces(body: Any, depth: int) -> bytes:
     time: the loop gets its turn in between.
     The bytes are those `encode` gives.
     """
+    return b"".join(encoded_pieces(body, depth))
+
+
+def encoded_pieces(body: Any, depth: int) -> list[bytes]:
+    """The pieces `encode_in_pieces` joins, in order, for an answer sent as they are (`streamed`): joining
+    hundreds of megabytes is itself one call that holds the GIL."""
     out: list[bytes] = []
     try:
         _encode_into(out, body, depth)
     except TypeError:
-        return encode(body)
-    return b"".join(out)
+        return [encode(body)]
+    return out
+
+
+async def streamed(pieces: list[bytes], chunk: int = 1024 * 1024) -> AsyncIterator[bytes]:
+    """`pieces` as the chunks of a streamed answer, each about `chunk` bytes: the body is never joined whole,
+    and the event loop sends one chunk at a time as the client reads them."""
+    group: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        group.append(piece)
+        size += len(piece)
+        if size >= chunk:
+            yield b"".join(group)
+            group, size = [], 0
+    if group:
+        yield b"".join(group)
 
 
 def _encode_into(out: list[bytes], value: Any, depth: int) -> None:
