@@ -14,6 +14,7 @@ from mock_server.app import create_app
 from mock_server.data import fixtures
 from mock_server.data.fixtures import FixtureError, load
 from mock_server.settings import Settings
+from tests.conftest import assert_error
 
 FIXTURE_RECORDS = load(DEFAULT_FIXTURES).records
 
@@ -154,3 +155,12 @@ def test_dangling_reference_in_a_later_part_names_its_record(fixture_copy: Path)
 @pytest.mark.usefixtures("small_parts")
 def test_bundled_fixtures_load_alike_in_small_parts() -> None:
     assert load(DEFAULT_FIXTURES).records == FIXTURE_RECORDS
+
+
+def test_loading_a_set_with_an_unquoted_time_is_a_400_naming_the_field(tmp_path: Path) -> None:
+    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "mine")
+    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "timed")
+    edit(tmp_path / "timed", "activities", 3, add_time=datetime(2024, 1, 1, 9, 0))
+    with create_app(Settings(fixtures=tmp_path / "mine")).test_client() as client:
+        response = client.post("/__mock__/tenants/t/load", json={"fixtures": "timed"})
+    assert_error(response, 400, "activities.yaml", "id 3", "'add_time'")
