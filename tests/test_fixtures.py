@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,12 @@ import yaml
 
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
+from mock_server.data import fixtures
 from mock_server.data.fixtures import FixtureError, load
 from mock_server.settings import Settings
+from tests.conftest import assert_error
+
+FIXTURE_RECORDS = load(DEFAULT_FIXTURES).records
 
 
 @pytest.fixture
@@ -110,3 +115,52 @@ def test_record_without_id_is_refused(fixture_copy: Path) -> None:
     path.write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False))
     with pytest.raises(FixtureError, match=r"persons\.yaml.*record #5.*'id'"):
         load(fixture_copy)
+
+
+def test_unquoted_time_is_named_like_any_wrong_type(fixture_copy: Path) -> None:
+    # YAML reads an unquoted `2024-01-01 09:00:00` as a timestamp, not the string a fixture time is.
+    edit(fixture_copy, "deals", 4, add_time=datetime(2024, 1, 1, 9, 0))
+    assert "add_time: 2024-01-01 09:00:00\n" in (fixture_copy / "deals.yaml").read_text()
+    with pytest.raises(FixtureError, match=r"deals\.yaml.*id 4.*'add_time'.*not of type 'string'"):
+        load(fixture_copy)
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lists are checked a few records at a time, so the bundled set spans many parts."""
+    monkeypatch.setattr(fixtures, "PART", 3)
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_bad_record_in_a_later_part_is_named(fixture_copy: Path) -> None:
+    edit(fixture_copy, "activities", 50, done="yes")
+    with pytest.raises(FixtureError, match=r"activities\.yaml: record #\d+ \(id 50\): field 'done'"):
+        load(fixture_copy)
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_id_used_in_two_parts_is_refused(fixture_copy: Path) -> None:
+    edit(fixture_copy, "activities", 40, id=2)
+    with pytest.raises(FixtureError, match=r"activities\.yaml.*\(id 2\): field 'id': id 2 is used twice"):
+        load(fixture_copy)
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_dangling_reference_in_a_later_part_names_its_record(fixture_copy: Path) -> None:
+    edit(fixture_copy, "activities", 60, deal_id=9999)
+    with pytest.raises(FixtureError, match=r"activities\.yaml: record id 60: field 'deal_id': deals has no record"):
+        load(fixture_copy)
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_bundled_fixtures_load_alike_in_small_parts() -> None:
+    assert load(DEFAULT_FIXTURES).records == FIXTURE_RECORDS
+
+
+def test_loading_a_set_with_an_unquoted_time_is_a_400_naming_the_field(tmp_path: Path) -> None:
+    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "mine")
+    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "timed")
+    edit(tmp_path / "timed", "activities", 3, add_time=datetime(2024, 1, 1, 9, 0))
+    with create_app(Settings(fixtures=tmp_path / "mine")).test_client() as client:
+        response = client.post("/__mock__/tenants/t/load", json={"fixtures": "timed"})
+    assert_error(response, 400, "activities.yaml", "id 3", "'add_time'")

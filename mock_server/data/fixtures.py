@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -247,28 +248,57 @@ def validate(company: Any, records: Mapping[str, Any], source: str | Path) -> Fi
 
 def _check(paths: Mapping[str, Path | str], company: Any, records: dict[str, Any]) -> None:
     _validate(paths["company"], COMPANY, company, "company")
+    ids: dict[str, set[Any]] = {}
     for resource in RESOURCES:
         content = records[resource]
         if not isinstance(content, list):
             raise FixtureError(f"{paths[resource]}: expected a list of records, found {type(content).__name__}.")
-        _validate_records(paths[resource], resource, content)
-    _check_references(paths, company, records)
+        ids[resource] = _validate_records(paths[resource], resource, content)
+    _check_references(paths, company, records, ids)
 
 
-def _validate_records(path: Path | str, resource: str, content: list[Any]) -> None:
-    # The compiled validator checks a whole list in about 2 µs a record, hundreds of times faster than checking
-    # each record in Python; only a list it refuses is walked again, to name the first bad record and field.
-    if _list_validator(SCHEMAS[resource]).is_valid(content) and all(isinstance(item, dict) for item in content):
-        ids = [item["id"] for item in content]
-        if len(set(ids)) == len(ids):
-            return
-    seen: set[int] = set()
+def _validate_records(path: Path | str, resource: str, content: list[Any]) -> set[Any]:
+    """Every record valid and its id unique; answers the ids.
+
+    The compiled validator checks a whole list hundreds of times faster than checking each record in Python; only
+    a list it refuses is walked again, to name the first bad record and field. A list it accepts holds only objects
+    with an id (the schemas require one)."""
+    if all_valid(SCHEMAS[resource], content):
+        ids: set[Any] = set()
+        for part in _parts(content):
+            ids.update(map(_ID, part))
+        if len(ids) == len(content):
+            return ids
+    seen: set[Any] = set()
     for position, item in enumerate(content):
         label = record_label(position, item)
         _validate(path, SCHEMAS[resource], item, label)
         if item["id"] in seen:
             raise FixtureError(f"{path}: {label}: field 'id': id {item['id']} is used twice.")
         seen.add(item["id"])
+    return seen
+
+
+_ID = itemgetter("id")
+# Records per call into code that holds the interpreter lock until it returns (the compiled validator, set
+# operations): an import builds in a worker thread, and between two calls the event loop gets its turn. Two
+# thousand records take a few milliseconds; a whole list of a million records took seconds.
+PART = 2000
+
+
+def _parts(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), PART):
+        yield items[start : start + PART]
+
+
+def all_valid(schema: dict[str, Any], items: list[Any]) -> bool:
+    """Whether every item is valid against `schema`, checked by the compiled validator a part at a time. False too
+    for values it cannot read (a YAML date or timestamp): walking the items with `_validate` then names them."""
+    validator = _list_validator(schema)
+    try:
+        return all(validator.is_valid(part) for part in _parts(items))
+    except ValueError:
+        return False
 
 
 def _list_validator(schema: dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
@@ -326,35 +356,54 @@ _VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
 
 
 def _check_references(
-    paths: Mapping[str, Path | str], company: dict[str, Any], records: dict[str, list[dict[str, Any]]]
+    paths: Mapping[str, Path | str],
+    company: dict[str, Any],
+    records: dict[str, list[dict[str, Any]]],
+    ids: dict[str, set[Any]] | None = None,
 ) -> None:
-    ids = {resource: {item["id"] for item in items} for resource, items in records.items()}
+    """Every reference names a record that exists (`ids`: each resource's record ids, when the caller has them).
+
+    Records were checked against their schemas, so every field read here is present; each reference is checked for
+    a whole list with set operations, and only a list that fails is walked to name its first bad record."""
+    if ids is None:
+        ids = {resource: set(map(_ID, items)) for resource, items in records.items()}
+    # Each check reads a whole list a part at a time (see `PART`).
+    nullable = {target: ids[target] | {None} for target in {target for _, _, target in REFERENCES}}
     for resource, field, target in REFERENCES:
-        for item in records[resource]:
-            value = item.get(field)
-            if value is not None and value not in ids[target]:
-                raise FixtureError(
-                    f"{paths[resource]}: record id {item['id']}: field '{field}': "
-                    f"{target} has no record with id {value}."
-                )
-    codes = {item["code"] for item in records["currencies"]}
+        items = records[resource]
+        if _all_in(nullable[target], field, items):
+            continue
+        known = ids[target]
+        bad = next(item for item in items if item[field] is not None and item[field] not in known)
+        raise FixtureError(
+            f"{paths[resource]}: record id {bad['id']}: field '{field}': {target} has no record with id {bad[field]}."
+        )
+    codes = set(map(itemgetter("code"), records["currencies"]))
     for resource, field in (("deals", "currency"), ("users", "default_currency")):
-        for item in records[resource]:
-            if item[field] not in codes:
-                raise FixtureError(
-                    f"{paths[resource]}: record id {item['id']}: field '{field}': "
-                    f"currency {item[field]!r} is not in currencies."
-                )
-    types = {item["key_string"] for item in records["activity_types"]}
-    for item in records["activities"]:
-        if item["type"] not in types:
-            raise FixtureError(
-                f"{paths['activities']}: record id {item['id']}: field 'type': "
-                f"no activity type has key_string {item['type']!r}."
-            )
+        items = records[resource]
+        if _all_in(codes, field, items):
+            continue
+        bad = next(item for item in items if item[field] not in codes)
+        raise FixtureError(
+            f"{paths[resource]}: record id {bad['id']}: field '{field}': currency {bad[field]!r} is not in currencies."
+        )
+    types = set(map(itemgetter("key_string"), records["activity_types"]))
+    activities = records["activities"]
+    if not _all_in(types, "type", activities):
+        bad = next(item for item in activities if item["type"] not in types)
+        raise FixtureError(
+            f"{paths['activities']}: record id {bad['id']}: field 'type': "
+            f"no activity type has key_string {bad['type']!r}."
+        )
     users = ids["users"]
     for token, user_id in company["tokens"].items():
         if user_id not in users:
             raise FixtureError(f"{paths['company']}: tokens: field {token!r}: user {user_id} does not exist.")
     if company["api_user_id"] not in users:
         raise FixtureError(f"{paths['company']}: field 'api_user_id': user {company['api_user_id']} does not exist.")
+
+
+def _all_in(allowed: set[Any], field: str, items: list[dict[str, Any]]) -> bool:
+    """Whether the `field` of every item is one of `allowed`."""
+    value = itemgetter(field)
+    return all(allowed.issuperset(map(value, part)) for part in _parts(items))
