@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
+from bench.report import write_results
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
 from mock_server.data import fixtures
@@ -30,7 +29,6 @@ from mock_server.domain.account import Account
 from mock_server.domain.clock import Clock
 from mock_server.settings import Settings
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PROBE_EVERY_S = 0.01
 
 
@@ -108,9 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     results = [measure(int(size)) for size in args.sizes.split(",") if size.strip()]
     print(render(results))
-    output = args.output or RESULTS / f"imports-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"imports": results}, indent=2) + "\n", encoding="utf-8")
+    write_results("imports", {"imports": results}, args.output)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bench.kinds import FRESH_KINDS, KINDS, MEASURED, SCALE_KINDS
@@ -251,3 +254,14 @@ def scale_table(scale: dict[int, dict[str, Any]], baseline_rss_mb: float | None)
 def growth(small: float | None, big: float | None) -> float | None:
     """How many times longer the p50 is on the biggest account than on the smallest."""
     return None if small is None or big is None or small <= 0 else big / small
+
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def write_results(name: str, payload: dict[str, Any], output: Path | None) -> Path:
+    """`payload` as JSON in `output`, or in `bench/results/<name>-<time>.json`; the path written."""
+    path = output or RESULTS / f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -14,22 +14,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.report import write_results
 from mock_server.app import create_app
 from mock_server.control import bounded
 from mock_server.data.bulk import no_collection
 from mock_server.settings import Settings
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PROBE_EVERY_S = 0.01
 TOKEN = "bench-stalls"
 FRESH = {"cache-control": "no-cache", "x-api-token": TOKEN}
@@ -135,9 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = asyncio.run(served(args.deals))
     print(render(result))
-    output = args.output or RESULTS / f"stalls-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"stalls": result}, indent=2) + "\n", encoding="utf-8")
+    write_results("stalls", {"stalls": result}, args.output)
 
 
 if __name__ == "__main__":
