@@ -295,10 +295,10 @@ def test_the_collector_is_paused_while_any_big_work_runs() -> None:
     def second() -> None:
         seen.append(gc.isenabled())
 
-    worker = threading.Thread(target=bounded._uncollected, args=(first,))
+    worker = threading.Thread(target=bounded.uncollected, args=(first,))
     worker.start()
     assert first_in.wait(WAIT)
-    bounded._uncollected(second)
+    bounded.uncollected(second)
     second_done.set()
     worker.join(WAIT)
     assert seen == [False, False, False]
@@ -353,9 +353,9 @@ def test_what_a_big_work_keeps_is_settled_and_a_small_ones_is_not(monkeypatch: p
     monkeypatch.setattr(bounded, "settle", lambda: settled.append(gc.get_count()[0]))
     monkeypatch.setattr(bounded, "MANY_KEPT", 5_000)
     kept: list[Any] = []
-    bounded._uncollected(lambda: kept.append([{} for _ in range(10)]))
+    bounded.uncollected(lambda: kept.append([{} for _ in range(10)]))
     assert settled == []
-    bounded._uncollected(lambda: kept.append([{} for _ in range(20_000)]))
+    bounded.uncollected(lambda: kept.append([{} for _ in range(20_000)]))
     assert len(settled) == 1 and settled[0] > 5_000
     assert gc.isenabled()
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.domain import collection as collection_module
-from mock_server.domain.collection import Collection, copied, paginate
+from mock_server.domain.collection import Collection, paginate
 from mock_server.errors import MissingReference, NotFound
 
 
@@ -343,23 +342,3 @@ def test_memo__a_fork_keeps_its_own() -> None:
     fork.add({"name": "Dora", "org_id": 10})
     assert fork.memo("count", lambda: len(list(fork.active()))) == 4
     assert original.memo("count", lambda: -1) == 3
-
-
-def test_copied__a_big_dict_is_copied_piece_by_piece_in_its_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(collection_module, "COPY_PIECE", 3)
-    source = {number * 7 % 10: f"v{number}" for number in range(10)}
-
-    copy_ = copied(source)
-
-    assert list(copy_.items()) == list(source.items()) and copy_ is not source
-    copy_[99] = "mine"
-    assert 99 not in source
-
-
-def test_fork__a_fork_of_a_big_collection_holds_every_record_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(collection_module, "COPY_PIECE", 4)
-    original = Collection("thing", [{"id": number, "name": f"n{number}"} for number in range(1, 12)])
-
-    fork = original.fork()
-
-    assert [record["id"] for record in fork.all()] == list(range(1, 12))

@@ -39,7 +39,7 @@ _locks: weakref.WeakKeyDictionary[Account, asyncio.Lock] = weakref.WeakKeyDictio
 MANY_KEPT = 50_000
 # Called when the last work off the loop ends, before the collector resumes; the server passes gc.freeze.
 settle: Callable[[], None] | None = None
-# Works running in worker threads with the collector paused (see `_uncollected`), and whether to resume it.
+# Works running in worker threads with the collector paused (see `uncollected`), and whether to resume it.
 _pause = threading.Lock()
 _working = 0
 _resume = False
@@ -65,10 +65,10 @@ async def run(account: Account, work: Callable[..., T], *args: Any) -> T:
     if not is_big(account):
         return work(*args)
     async with lock_of(account):
-        return await asyncio.to_thread(_uncollected, work, *args)
+        return await asyncio.to_thread(uncollected, work, *args)
 
 
-def _uncollected(work: Callable[..., T], *args: Any) -> T:
+def uncollected(work: Callable[..., T], *args: Any) -> T:
     """`work(*args)` with the cyclic collector paused, as `no_collection` pauses it while an account is built.
 
     A big account's work makes many objects that live on (the kept renders of 100k deals); each collection of

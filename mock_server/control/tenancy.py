@@ -97,7 +97,8 @@ class Tenants:
             async with making:
                 while token not in self._accounts:
                     resets = self._resets
-                    account = await asyncio.to_thread(self._made, token)
+                    # With the collector paused, as every big work off the loop (see `bounded.uncollected`).
+                    account = await asyncio.to_thread(bounded.uncollected, self._made, token)
                     # Made again when the tenant was reset meanwhile (its stored account may be gone).
                     if token not in self._accounts and resets == self._resets:
                         self._admit(token, account)

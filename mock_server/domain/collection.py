@@ -13,8 +13,6 @@ from mock_server.errors import MissingReference, NotFound
 
 Record = dict[str, Any]
 T = TypeVar("T")
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -61,23 +59,6 @@ def paginate(records: Iterable[Record], start: int, limit: int, render: Callable
     return Page([render(record) for record in window[:limit]], start, limit, len(window) > limit)
 
 
-# Entries copied by one call in `copied`: a few milliseconds of work.
-COPY_PIECE = 50_000
-
-
-def copied(source: dict[K, V]) -> dict[K, V]:
-    """A copy of `source` in its order, made `COPY_PIECE` entries at a time: copying a million-entry dict in one
-    call holds the GIL for tens of milliseconds, and a fork of a big account is made in a worker thread so that
-    the event loop is not held (it gets its turn between the pieces)."""
-    if len(source) <= COPY_PIECE:
-        return dict(source)
-    copy_: dict[K, V] = {}
-    items = iter(source.items())
-    while piece := list(islice(items, COPY_PIECE)):
-        copy_.update(piece)
-    return copy_
-
-
 class Collection:
     """Records of one resource in insertion order. Stored dicts never leave the domain: callers render copies.
 
@@ -119,8 +100,8 @@ class Collection:
     def fork(self) -> Collection:
         """A copy that shares every record with this one until either changes it; this one must not change after."""
         clone = copy.copy(self)
-        clone._records = copied(self._records)
-        clone._indexes = {name: copied(index) for name, index in self._indexes.items()}
+        clone._records = dict(self._records)
+        clone._indexes = {name: dict(index) for name, index in self._indexes.items()}
         clone._owned = set()
         clone._owned_keys = {name: set() for name in self._indexes}
         clone._memo = {}
