@@ -81,17 +81,16 @@ def _encoded(value: Any) -> tuple[bytes, bool]:
 
 def _bigger_than(value: Any, limit: int) -> bool:
     """Whether `value` holds more than `limit` values, counted level by level and only until the count passes."""
-    count, level = 0, [value]
+    count, level = 1, [value]
     while level:
         below: list[Any] = []
         for current in level:
-            count += 1
-            if type(current) is dict:
-                below.extend(current.values())
-            elif type(current) is list:
-                below.extend(current)
-        if count + len(below) > limit:
-            return True
+            kind = type(current)
+            if kind is dict or kind is list:
+                count += len(current)
+                if count > limit:
+                    return True
+                below.extend(current.values() if kind is dict else current)
         level = below
     return False
 
