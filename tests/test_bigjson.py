@@ -112,6 +112,15 @@ def test_big_lists_go_in_many_frames_of_a_few_items(small_runs: None) -> None:
     assert same(bigjson.loads(raw), limits.loads(raw))  # the child takes the small runs from the parent
 
 
+def test_a_run_whose_text_is_too_long_is_halved_until_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bigjson, "SPLIT_NODES", 4)
+    monkeypatch.setattr(bigjson, "RUN_BYTES", 100)
+    raw = json.dumps({"records": {"notes": ["\u00e9" * 30 + str(i) for i in range(10)] + ["short"] * 8}}).encode()
+    sent = kinds(raw)
+    assert sent.count(bigjson.EXTEND) > 10  # a note and a half per 100 bytes, the short ones together
+    assert same(in_process(raw), limits.loads(raw))
+
+
 def test_a_small_value_goes_in_one_frame() -> None:
     assert kinds(b'{"a": [1, 2, 3]}') == [bigjson.VALUE, bigjson.END]
 

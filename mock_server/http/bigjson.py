@@ -136,6 +136,9 @@ class _Sender:
                 run.clear()
                 size, standard = 0, False
 
+        if not is_dict and depth + 1 >= self.split_depth:  # items that go whole: encoded a run per call
+            self._runs(container, own, 0, len(container))
+            return
         pairs = container.items() if is_dict else ((None, item) for item in container)
         for name, item in pairs:
             if self._splits(item, depth + 1):
@@ -151,6 +154,19 @@ class _Sender:
             if len(run) >= (2 * self.run_items if is_dict else self.run_items) or size >= self.run_bytes:
                 flush()
         flush()
+
+    def _runs(self, items: list[Any], own: int, start: int, stop: int) -> None:
+        """`items[start:stop]` as EXTEND frames of at most `run_items` items, each encoded in one call; a run whose
+        text passes `run_bytes` is halved until it fits or holds a single item."""
+        for first in range(start, stop, self.run_items):
+            last = min(first + self.run_items, stop)
+            text, standard = _encoded(items[first:last])
+            if len(text) > self.run_bytes and last - first > 1:
+                middle = (first + last) // 2
+                self._runs(items, own, first, middle)
+                self._runs(items, own, middle, last)
+            else:
+                self.frame(EXTEND, b"[%d,%s]" % (own, text), standard)
 
 
 def _read_input(source: IO[bytes]) -> tuple[bytes, tuple[int, int, int, int]]:
