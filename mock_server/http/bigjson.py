@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import struct
@@ -360,4 +361,6 @@ async def loads_off_loop(raw: bytes) -> Any:
 
 
 if __name__ == "__main__":
+    # The child's values live only until they are sent: the cyclic collector would walk them again and again.
+    gc.disable()
     child_main(sys.stdin.buffer, sys.stdout.buffer)
