@@ -301,6 +301,7 @@ class ChildParse:
                 self._process.kill()
 
     def run(self) -> Any:
+        start = _START.pack(len(self.raw), SPLIT_DEPTH, SPLIT_NODES, RUN_ITEMS, RUN_BYTES)
         with self._lock:
             if self._stopped:
                 raise ParseFailed("the parse was stopped before it began")
@@ -308,13 +309,12 @@ class ChildParse:
                 child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env()
             )
         assert process.stdin is not None and process.stdout is not None
-        start = _START.pack(len(self.raw), SPLIT_DEPTH, SPLIT_NODES, RUN_ITEMS, RUN_BYTES)
         writer = threading.Thread(target=_write, args=(process.stdin, start, self.raw), daemon=True)
         watchdog = threading.Timer(MAX_SECONDS, self.stop)
         watchdog.daemon = True
         try:
-            writer.start()
             watchdog.start()
+            writer.start()
             with no_collection():  # millions of new dicts and lists would set the cyclic collector off again and again
                 return rebuild(process.stdout, most=4 * len(self.raw) + limits.MB)
         except ParseFailed as error:
@@ -327,7 +327,8 @@ class ChildParse:
             watchdog.cancel()
             self.stop()  # a child that has not answered in full is ended, not waited for
             process.stdout.close()
-            writer.join()
+            if writer.is_alive():
+                writer.join()
             process.wait()
 
 
