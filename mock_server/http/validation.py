@@ -32,7 +32,7 @@ from jsonschema.exceptions import best_match
 from starlette.types import Receive, Scope, Send
 
 from mock_server.data.bulk import no_collection
-from mock_server.http import limits
+from mock_server.http import bigjson, limits
 
 # Draft 4 knows no `date` format; the API's dates must be real ones, so use the checker that does.
 FORMATS = Draft7Validator.FORMAT_CHECKER
@@ -193,8 +193,10 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         try:
             if len(raw) <= THREADED_PARSE_BYTES:
                 body = limits.loads(raw)
-            else:  # a state import of many megabytes takes seconds to parse: not on the loop, where all wait
+            elif len(raw) <= CHILD_PARSE_BYTES:  # a few megabytes: tens of milliseconds, not on the loop
                 body = await asyncio.to_thread(_loads_without_collection, raw)
+            else:  # a state import of hundreds of megabytes: orjson would hold the lock for seconds, even in a thread
+                body = await bigjson.loads_off_loop(raw)
         except ValueError as error:
             raise BadRequestProblem(detail=f"{error}.") from None
         # The handler's request would parse the same bytes again (a second or two for a big import): hand it this.
@@ -311,8 +313,9 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
 
 
 MAX_KEPT_BODY_TYPES = 16
-# Bodies bigger than this are parsed in a worker thread.
+# Bodies bigger than this are parsed in a worker thread; bigger than the second, in a child process (see `bigjson`).
 THREADED_PARSE_BYTES = 1024 * 1024
+CHILD_PARSE_BYTES = 8 * 1024 * 1024
 # Where request validation leaves the query and the JSON body it parsed and validated, for the handler's arguments.
 PARSED_QUERY = "fintesk_parsed_query"
 PARSED_BODY = "fintesk_parsed_body"
