@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ import orjson
 from bench.report import write_results
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
-from mock_server.data import fixtures
+from mock_server.data import bulk, fixtures
 from mock_server.data.bulk import no_collection
 from mock_server.data.generate import generate_account
 from mock_server.data.state import export_state, import_state
@@ -48,7 +49,11 @@ def build_rate(state: dict[str, Any]) -> dict[str, Any]:
 
 
 async def served_import(body: bytes, max_import_mb: int) -> dict[str, Any]:
-    app = create_app(Settings(max_import_mb=max_import_mb))
+    # As `fintesk-mock serve` starts it: the start-up heap frozen, and what a big build keeps frozen after it.
+    with no_collection():
+        app = create_app(Settings(max_import_mb=max_import_mb))
+        gc.freeze()
+    app.state["tenants"].settle = bulk.settle = gc.freeze
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mock", timeout=600) as client:
         await client.get("/__mock__/health")

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message
 
 from bench.report import write_results
 from mock_server.app import create_app
-from mock_server.control import bounded
+from mock_server.data import bulk
 from mock_server.data.bulk import no_collection
 from mock_server.settings import Settings
 
@@ -159,7 +159,7 @@ async def served(deals: int) -> dict[str, Any]:
     with no_collection():
         app = create_app(Settings(generate_deals=deals))
         gc.freeze()
-    app.state["tenants"].settle = bounded.settle = gc.freeze
+    app.state["tenants"].settle = bulk.settle = gc.freeze
     start_up = time.perf_counter() - begun
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mock", timeout=600) as client:

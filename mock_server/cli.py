@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mock_server import DEFAULT_FIXTURES, __version__
+from mock_server.data import bulk
 from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError
 from mock_server.data.store import StoreError
@@ -170,7 +171,6 @@ def serve(
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
 
     from mock_server.app import create_app
-    from mock_server.control import bounded
     from mock_server.http.access_log import logging_config
 
     if not admin_token and not is_loopback(host) and not open_control_plane:
@@ -201,15 +201,15 @@ def serve(
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new
     # tenant (records hold no cycles: reference counting still frees them on reset), nor at what a big account's
-    # requests kept (see `bounded`). The heap is frozen before the collector resumes: resuming first let it walk
-    # the freshly built records twice (1.6 s of a 100k-deal start).
+    # requests or a state import kept (see `bulk.settle`). The heap is frozen before the collector resumes:
+    # resuming first let it walk the freshly built records twice (1.6 s of a 100k-deal start).
     try:
         with no_collection():
             app = create_app(settings)
             gc.freeze()
     except (FixtureError, FinteskError, StoreError) as error:
         raise click.ClickException(f"cannot start: {error}") from None
-    app.state["tenants"].settle = bounded.settle = gc.freeze
+    app.state["tenants"].settle = bulk.settle = gc.freeze
     kept = f", data kept in {data_dir}" if data_dir is not None else ""
     banner = f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}{kept}"
     # The mock's request log (at info) replaces uvicorn's access log, which would show `api_token` query values;

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from bench import stalls
-from mock_server.control import bounded
+from mock_server.data import bulk
 
 
 def test_the_stall_benchmark_reports_each_kind_and_the_longest_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bounded, "settle", None)  # the benchmark starts the app as serve does: undone after
+    monkeypatch.setattr(bulk, "settle", None)  # the benchmark starts the app as serve does: undone after
     output = tmp_path / "stalls.json"
     try:
         stalls.main(["--deals", "20", "--output", str(output)])

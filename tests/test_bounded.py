@@ -15,6 +15,7 @@ import pytest
 from mock_server.app import create_app
 from mock_server.control import bounded, plane
 from mock_server.control.tenancy import Tenants
+from mock_server.data import bulk
 from mock_server.domain.account import Account
 from mock_server.domain.activities import _due_key, _in_due_order
 from mock_server.domain.collection import Collection
@@ -350,8 +351,8 @@ def test_a_scenario_for_one_tenant_is_built_off_the_loop(monkeypatch: pytest.Mon
 
 def test_what_a_big_work_keeps_is_settled_and_a_small_ones_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
     settled: list[int] = []
-    monkeypatch.setattr(bounded, "settle", lambda: settled.append(gc.get_count()[0]))
-    monkeypatch.setattr(bounded, "MANY_KEPT", 5_000)
+    monkeypatch.setattr(bulk, "settle", lambda: settled.append(gc.get_count()[0]))
+    monkeypatch.setattr(bulk, "MANY_KEPT", 5_000)
     kept: list[Any] = []
     bounded.uncollected(lambda: kept.append([{} for _ in range(10)]))
     assert settled == []

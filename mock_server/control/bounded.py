@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import operator
-import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from mock_server.data.bulk import no_collection
 from mock_server.domain.account import COLLECTION_NAMES, Account
 
 # An account with more records than this (every collection's, deleted ones included) is big.
@@ -35,14 +34,6 @@ T = TypeVar("T")
 Handler = Callable[..., Awaitable[Any]]
 _COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
 _locks: weakref.WeakKeyDictionary[Account, asyncio.Lock] = weakref.WeakKeyDictionary()
-# Objects left by works off the loop (net of those freed) past which `settle` is called.
-MANY_KEPT = 50_000
-# Called when the last work off the loop ends, before the collector resumes; the server passes gc.freeze.
-settle: Callable[[], None] | None = None
-# Works running in worker threads with the collector paused (see `uncollected`), and whether to resume it.
-_pause = threading.Lock()
-_working = 0
-_resume = False
 
 
 def is_big(account: Account) -> bool:
@@ -69,31 +60,13 @@ async def run(account: Account, work: Callable[..., T], *args: Any) -> T:
 
 
 def uncollected(work: Callable[..., T], *args: Any) -> T:
-    """`work(*args)` with the cyclic collector paused, as `no_collection` pauses it while an account is built.
+    """`work(*args)` with the cyclic collector paused (see `no_collection`, which settles what a big work kept).
 
     A big account's work makes many objects that live on (the kept renders of 100k deals); each collection of
-    the oldest generation meanwhile walked all of them again, up to 0.4 s at a time, and the collector holds the
-    GIL throughout. Records and renders hold no cycles, so reference counting frees them. Paused once for
-    however many such works run at a time; when the last one ends having left many more objects than it found
-    (`MANY_KEPT`), `settle` (`serve` passes gc.freeze, as it freezes the heap after start-up and after each new
-    tenant) is called, so that no later collection walks what they kept either. Not after every work: a freeze
-    also keeps whatever cyclic garbage is about at that moment (a few dozen objects a request) for good.
+    the oldest generation meanwhile walked all of them again, up to 0.4 s at a time, holding the GIL throughout.
     """
-    global _working, _resume
-    with _pause:
-        if _working == 0:
-            _resume = gc.isenabled()
-            gc.disable()
-        _working += 1
-    try:
+    with no_collection():
         return work(*args)
-    finally:
-        with _pause:
-            _working -= 1
-            if _working == 0 and _resume:
-                if settle is not None and gc.get_count()[0] > MANY_KEPT:
-                    settle()
-                gc.enable()
 
 
 def bounded(handler: Handler, current_account: Callable[[], Account]) -> Handler:
