@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from connexion.json_schema import Draft4RequestValidator, resolve_refs
 from jsonschema import Draft4Validator
 
 from mock_server import SPEC_PATH
+from mock_server.app import create_app
+from mock_server.http import validation
 from mock_server.http.validation import FORMATS, CompiledValidator, LenientURIParser, nullable_as_null_type
+from mock_server.settings import Settings
 from tests.conftest import Api, assert_error
 
 SPEC = resolve_refs(yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8")))
@@ -119,3 +125,32 @@ def test_uri_parser__deep_object_keys_are_read_only_where_a_parameter_has_that_s
     without = LenientURIParser([flat], {})
     assert without.resolve_query({"where[status]": ["open"], "term": ["Oy"]}) == {
         "where[status]": ["open"], "term": "Oy"}  # fmt: skip
+
+
+@pytest.mark.parametrize("threaded_from", [validation.THREADED_PARSE_BYTES, 64])
+def test_a_body_that_arrives_in_many_messages_is_parsed_whole(
+    monkeypatch: pytest.MonkeyPatch, threaded_from: int
+) -> None:
+    monkeypatch.setattr(validation, "THREADED_PARSE_BYTES", threaded_from)
+    app = create_app(Settings())
+
+    async def run() -> tuple[int, str, str]:
+        # httpx's ASGI transport hands the app each piece of a streamed body as a message of its own.
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as client:
+            state = (await client.get("/__mock__/tenants/chunked/state")).json()
+            state["records"]["deals"][0]["name"] = "Sent in pieces"
+            raw = json.dumps(state).encode()
+
+            async def pieces() -> AsyncIterator[bytes]:
+                for start in range(0, len(raw), 1000):
+                    yield raw[start : start + 1000]
+
+            headers = {"content-type": "application/json", "content-length": str(len(raw))}
+            answer = await client.put("/__mock__/tenants/chunked/state", content=pieces(), headers=headers)
+            deal = await client.get(f"/v1/deals/{state['records']['deals'][0]['id']}",
+                                    headers={"x-api-token": "chunked"})  # fmt: skip
+            return answer.status_code, answer.text, deal.json()["data"]["name"]
+
+    status, text, name = asyncio.run(run())
+    assert status == 200, text
+    assert name == "Sent in pieces"

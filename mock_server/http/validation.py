@@ -184,7 +184,13 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         return CompiledValidator(self._schema, Draft4RequestValidator(self._schema, format_checker=FORMATS))
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
-        raw = b"".join([message async for message in stream])
+        chunks = [chunk async for chunk in stream if chunk]
+        if len(chunks) == 1:
+            raw = chunks[0]  # joining it with the stream's closing b"" would copy it whole
+        elif sum(map(len, chunks)) <= THREADED_PARSE_BYTES:
+            raw = b"".join(chunks)
+        else:  # hundreds of megabytes: joined in a worker thread (bytes.join lets the lock go while it copies)
+            raw = await asyncio.to_thread(b"".join, chunks)
         if not raw.strip():
             # An operation whose body has a default (the control plane's `{}`) takes a blank body as that default.
             body = copy.deepcopy(self._schema.get("default"))
