@@ -138,7 +138,7 @@ def resolve(
     its reads answer repeats from their kept answers (see `kept`), looked up on the loop."""
     handler = handlers[snake_case(operation_id)]
     if operation_id in api:
-        handler = bounded(handler, current_account)
+        handler = bounded(handler, current_account, write=operation_id not in reads)
     return kept_read(handler, current_account) if operation_id in reads else handler
 
 

@@ -369,3 +369,29 @@ def test_a_stale_kept_dict_is_emptied_when_its_memo_is_built_again() -> None:
     records.add({"name": "two"})
     second = records.memo("renders", dict)
     assert second is not first and second == {} and first == {}
+
+
+@pytest.mark.parametrize(("for_writes", "write_in_thread"), [(10**9, False), (0, True)])
+def test_a_big_accounts_writes_run_on_the_loop_until_it_is_bigger_still(
+    everything_big: None, monkeypatch: pytest.MonkeyPatch, for_writes: int, write_in_thread: bool
+) -> None:
+    monkeypatch.setattr(bounded, "BIG_FOR_WRITES", for_writes)
+    in_thread: list[str] = []
+    completed = bounded._completed
+
+    def watched(handler: Any, arguments: dict[str, Any]) -> Any:
+        in_thread.append(handler.__name__)
+        return completed(handler, arguments)
+
+    monkeypatch.setattr(bounded, "_completed", watched)
+
+    async def run(client: httpx.AsyncClient) -> None:
+        headers = {"x-api-token": "writes", **FRESH}
+        assert (await client.get("/v1/deals/summary", headers=headers)).status_code == 200
+        assert (await client.put("/v1/deals/1", json={"value": 777}, headers=headers)).status_code == 200
+        assert (await client.get("/v1/deals/1", headers=headers)).json()["data"]["value"] == 777
+
+    scenario(run)
+    writes_in_thread = [name for name in in_thread if "update" in name]
+    assert bool(writes_in_thread) is write_in_thread
+    assert any("summary" in name for name in in_thread)  # reads of a big account always run in a thread
