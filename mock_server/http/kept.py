@@ -7,7 +7,8 @@ handler would give again. Asking again costs a lookup instead of rendering and e
 rendered, and its 120 kB encoded, once per change or second instead of on every request.
 
 Kept per account (never shared by tenants), at most `MAX_ANSWERS` answers and `MAX_BYTES` bytes of each, all
-dropped at the first change. A request with `Cache-Control: no-cache` is answered afresh (and kept anew).
+dropped at the first change. A request with `Cache-Control: no-cache` is answered afresh, and its answer is not
+kept (keeping it cost a fresh read a tenth of its time; the next plain read keeps its own).
 Only successful answers are kept; a handler that fails raises on every call as before.
 
 An answer is kept under its handler's arguments, and also under the request's path and query string as they
@@ -114,13 +115,15 @@ def kept_read(handler: Handler, current_account: Callable[[], Account]) -> Handl
 
     @functools.wraps(handler)
     async def read(**arguments: Any) -> Response:
+        if wants_fresh(request_scope):
+            return await handler(**arguments)
         account = current_account()
         key = arguments_key(handler, arguments)
         if key is None:
             return await handler(**arguments)
         answers = kept_answers(account)
         moment = moment_of(account)
-        answer = None if wants_fresh(request_scope) else answers.at(moment).get(key)
+        answer = answers.at(moment).get(key)
         if answer is not None:
             return replay(answer)
         answer = await handler(**arguments)
