@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.data import bulk
 from mock_server.settings import Settings
 
 _tokens = itertools.count(1)
@@ -84,3 +86,13 @@ def admin(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
     response = client.request(method, "/__mock__" + path, **kwargs)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+@pytest.fixture
+def started_as_serve_starts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For code that starts an app as `serve` does (the heap frozen, `bulk.settle` set): both undone after."""
+    monkeypatch.setattr(bulk, "settle", None)
+    try:
+        yield
+    finally:
+        gc.unfreeze()

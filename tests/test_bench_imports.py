@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from pathlib import Path
 
-import pytest
-
 from bench import imports
-from mock_server.data import bulk
 
 
 def test_the_import_benchmark_reports_deals_per_second_and_the_longest_wait(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, started_as_serve_starts: None
 ) -> None:
-    monkeypatch.setattr(bulk, "settle", None)  # the benchmark starts the app as serve does: undone after
     output = tmp_path / "imports.json"
-    try:
-        imports.main(["--sizes", "20", "--output", str(output)])
-    finally:
-        gc.unfreeze()
+    imports.main(["--sizes", "20", "--output", str(output)])
     [result] = json.loads(output.read_text(encoding="utf-8"))["imports"]
     assert result["deals"] == 20 and result["build"]["deals"] == 20
     assert result["build"]["records"] > 20

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from pathlib import Path
 
-import pytest
-
 from bench import stalls
-from mock_server.data import bulk
 
 
 def test_the_stall_benchmark_reports_each_kind_and_the_longest_wait(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, started_as_serve_starts: None
 ) -> None:
-    monkeypatch.setattr(bulk, "settle", None)  # the benchmark starts the app as serve does: undone after
     output = tmp_path / "stalls.json"
-    try:
-        stalls.main(["--deals", "20", "--output", str(output)])
-    finally:
-        gc.unfreeze()
+    stalls.main(["--deals", "20", "--output", str(output)])
     result = json.loads(output.read_text(encoding="utf-8"))["stalls"]
     assert result["deals"] == 20
     assert [row["kind"] for row in result["requests"]] == [kind.name for kind in stalls.KINDS]
