@@ -36,12 +36,15 @@ class RecordingTransport(asyncio.Transport):
 
 def test_writes_of_one_turn_reach_the_socket_as_one() -> None:
     async def scenario() -> tuple[list[bytes], list[bytes]]:
-        socket_side = RecordingTransport()
-        transport = CoalescedTransport(socket_side, asyncio.get_running_loop())
+        socket_side, loop = RecordingTransport(), asyncio.get_running_loop()
+        transport = CoalescedTransport(socket_side, loop)
         transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
         transport.write(b"body")
         during = list(socket_side.writes)
-        await asyncio.sleep(0)  # the end of this turn of the loop
+        # A callback scheduled now runs after those this turn scheduled (the transport's flush among them).
+        turn_over = loop.create_future()
+        loop.call_soon(turn_over.set_result, None)
+        await turn_over
         return during, socket_side.writes
 
     during, after = asyncio.run(scenario())

@@ -28,32 +28,32 @@ def test_a_made_up_credential_is_shown_as_it_was_sent() -> None:
     )
 
 
-def test_the_token_in_the_query_is_spliced_in_as_the_variable() -> None:
-    url = f"http://127.0.0.1:8080/v1/deals?api_token={TOKEN}&limit=5"
-    curl = "curl -X GET 'http://127.0.0.1:8080/v1/deals?api_token=%5BFiltered%5D&limit=5'"
-    mended = mend(curl, {}, url, TOKEN)
-    words = subprocess.run(
-        ["sh", "-c", f"printf '%s\\n' {mended.removeprefix('curl -X GET ')}"],
+def shell_words(arguments: str) -> list[str]:
+    """The words a POSIX shell makes of `arguments`, with the token in `FINTESK_CHECK_TOKEN`."""
+    return subprocess.run(
+        ["sh", "-c", f"printf '%s\\n' {arguments}"],
         env={**os.environ, "FINTESK_CHECK_TOKEN": TOKEN},
         capture_output=True,
         text=True,
         check=True,
     ).stdout.splitlines()
-    assert words == [url]
+
+
+def test_the_token_in_the_query_is_spliced_in_as_the_variable() -> None:
+    url = f"http://127.0.0.1:8080/v1/deals?api_token={TOKEN}&limit=5"
+    curl = "curl -X GET 'http://127.0.0.1:8080/v1/deals?api_token=%5BFiltered%5D&limit=5'"
+    mended = mend(curl, {}, url, TOKEN)
+    assert shell_words(mended.removeprefix("curl -X GET ")) == [url]
     assert TOKEN not in mended
 
 
 def test_a_header_that_embeds_the_token_keeps_the_rest_quoted() -> None:
     curl = "curl -X GET -H 'Authorization: [Filtered]' 'http://h/v1/deals'"
     mended = mend(curl, {"Authorization": f"Bearer {TOKEN}"}, "http://h/v1/deals", TOKEN)
-    words = subprocess.run(
-        ["sh", "-c", f"printf '%s\\n' {mended.removeprefix('curl -X GET -H ')}"],
-        env={**os.environ, "FINTESK_CHECK_TOKEN": TOKEN},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    assert words == [f"Authorization: Bearer {TOKEN}", "http://h/v1/deals"]
+    assert shell_words(mended.removeprefix("curl -X GET -H ")) == [
+        f"Authorization: Bearer {TOKEN}",
+        "http://h/v1/deals",
+    ]
     assert TOKEN not in mended
 
 

@@ -126,26 +126,20 @@ class NamingParameterValidator(ParameterValidator):  # type: ignore[misc]
     words the error exactly as before."""
 
     @cached_property
-    def _query_schema(self) -> Any:
+    def _query_validator(self) -> CompiledValidator:
         query = self.parameters.get("query", [])
-        schema = {
+        schema: dict[str, Any] = {
             "type": "object",
             "properties": {param["name"]: param.get("schema", param) for param in query},
-            "required": [param["name"] for param in query if param.get("required")],
         }
-        if not schema["required"]:
-            del schema["required"]  # draft 4 wants at least one name in a `required` list
-        try:
-            return jsonschema_rs.Draft4Validator(nullable_as_null_type(schema), validate_formats=True)
-        except (CyclicSchema, ValueError):
-            return None
+        required = [param["name"] for param in query if param.get("required")]
+        if required:  # draft 4 wants at least one name in a `required` list
+            schema["required"] = required
+        return CompiledValidator(schema, Draft4Validator(schema, format_checker=FORMATS))
 
     def _query_is_valid(self, request: ConnexionRequest) -> bool:
-        compiled = self._query_schema
-        if compiled is None:
-            return False
         try:
-            return bool(compiled.is_valid(request.query_params))
+            return self._query_validator.error(request.query_params) is None
         except (ValueError, TypeError, OverflowError):  # a value the compiled validator cannot take
             return False
 
