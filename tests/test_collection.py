@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from mock_server.domain.collection import Collection, paginate
+from mock_server.domain import collection as collection_module
+from mock_server.domain.collection import Collection, Layered, paginate
 from mock_server.errors import MissingReference, NotFound
 
 
@@ -310,6 +311,84 @@ def test_fork__reordered_index_stays_in_the_fork() -> None:
     fork.reorder_index("org_id", 10, [2, 1])
     assert fork.index_ids("org_id", 10) == [2, 1]
     assert original.index_ids("org_id", 10) == [1, 2]
+
+
+def test_layered__reads_and_iterates_as_a_copy_of_its_base_would() -> None:
+    base = {3: "c", 1: "a", 2: "b"}
+    layered, copied = Layered(dict(base)), dict(base)
+    for table in (layered, copied):
+        table[1] = "A"
+        table[7] = "g"
+        table[5] = "e"
+        table[7] = "G"
+    assert list(layered) == list(copied) == [3, 1, 2, 7, 5]
+    assert list(layered.values()) == list(copied.values())
+    assert list(layered.items()) == list(copied.items())
+    assert len(layered) == len(copied) == 5
+    assert (layered[1], layered[2], layered.get(7), layered.get(9), layered.get(9, "-")) == ("A", "b", "G", None, "-")
+    assert 5 in layered and 2 in layered and 9 not in layered
+    assert layered.setdefault(9, "i") == "i" and layered.setdefault(3, "x") == "c"
+    fork = layered.fork()
+    fork[2] = "B"
+    assert list(fork.items()) == [(3, "c"), (1, "A"), (2, "B"), (7, "G"), (5, "e"), (9, "i")]
+    assert layered[2] == "b"
+
+
+def people(count: int) -> Collection:
+    return Collection(
+        "Person",
+        [{"id": number, "name": f"P{number}", "org_id": number % 4} for number in range(1, count + 1)],
+        indexes=("org_id",),
+    )
+
+
+def seen(collection: Collection) -> dict[str, Any]:
+    """Everything a reader of the collection can tell apart."""
+    return {
+        "all": list(collection.all()),
+        "active": list(collection.active()),
+        "where": {org: collection.where("org_id", org) for org in range(-1, 6)},
+        "index_ids": {org: collection.index_ids("org_id", org) for org in range(-1, 6)},
+        "index_orders": collection.index_orders(),
+        "found": [collection.find_any(number) for number in range(0, 30)],
+        "len": len(collection),
+        "last_id": collection.last_id,
+        "changes": collection.take_changes(),
+    }
+
+
+def exercised(fork: Collection) -> Collection:
+    """A fork after adds, changes (its own records and its origin's), soft deletes and a reordered index."""
+    fork.change(fork.own(fork.get(3)), {"name": "Changed", "org_id": 5})
+    added = fork.add({"name": "New", "org_id": 1})
+    fork.add({"name": "Newer", "org_id": 5, "active_flag": True})
+    fork.change(added, {"org_id": 2})
+    fork.change(fork.own(fork.get(6)), {"active_flag": False})
+    fork.drop_keys(fork.get(8), ["name"])
+    fork.reorder_index("org_id", 1, list(reversed(fork.index_ids("org_id", 1))))
+    return fork
+
+
+def forked_twice(origin: Collection) -> Collection:
+    """A fork of a fork that changed a record of its origin's."""
+    fork = origin.fork()
+    fork.change(fork.own(fork.get(2)), {"name": "Two"})
+    return fork.fork()
+
+
+@pytest.mark.parametrize("fork", [Collection.fork, forked_twice])
+def test_fork__a_layered_fork_behaves_as_a_copied_one(
+    monkeypatch: pytest.MonkeyPatch, fork: Callable[[Collection], Collection]
+) -> None:
+    origin = people(12)
+    before = seen(origin)
+    copied = exercised(fork(origin))
+    monkeypatch.setattr(collection_module, "LAYER_ABOVE", 0)
+    layered = fork(origin)
+    assert isinstance(layered._records, Layered)  # the structure under test
+    exercised(layered)
+    assert seen(layered) == seen(copied)
+    assert seen(origin) == before
 
 
 # --- memo (views kept until the records change) ------------------------------------------------------------------

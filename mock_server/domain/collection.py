@@ -6,13 +6,18 @@ import copy
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice, pairwise
-from typing import Any, TypeVar, cast
+from itertools import chain, islice, pairwise
+from typing import Any, Generic, TypeVar, cast, overload
 
 from mock_server.errors import MissingReference, NotFound
 
 Record = dict[str, Any]
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
+# A fork keeps a table (records by id, an index) of more entries than this as a `Layered` over its origin's
+# instead of a copy: copying a million entries is one C call that holds the GIL for 30 ms.
+LAYER_ABOVE = 10_000
 
 
 @dataclass(frozen=True)
@@ -59,18 +64,95 @@ def paginate(records: Iterable[Record], start: int, limit: int, render: Callable
     return Page([render(record) for record in window[:limit]], start, limit, len(window) > limit)
 
 
+class Layered(Generic[K, V]):
+    """A fork's table over its origin's (the base, which never changes again): only the keys set in the fork are
+    stored here, so a fork of a big table costs nothing up front. It reads and iterates as a copy of the base would:
+    a key set again keeps its place, new keys come last."""
+
+    __slots__ = ("_base", "_mine", "_added")
+
+    def __init__(self, base: dict[K, V], mine: dict[K, V] | None = None, added: dict[K, V] | None = None) -> None:
+        self._base = base
+        self._mine: dict[K, V] = {} if mine is None else mine  # every key set here
+        self._added: dict[K, V] = {} if added is None else added  # those of them the base lacks, in order
+
+    def fork(self) -> Layered[K, V]:
+        """A table of its own over the same base, with a copy of what is set here."""
+        return Layered(self._base, dict(self._mine), dict(self._added))
+
+    @overload
+    def get(self, key: K) -> V | None: ...
+
+    @overload
+    def get(self, key: K, default: V | T) -> V | T: ...
+
+    def get(self, key: K, default: Any = None) -> Any:
+        mine = self._mine
+        if key in mine:
+            return mine[key]
+        return self._base.get(key, default)
+
+    def __getitem__(self, key: K) -> V:
+        mine = self._mine
+        return mine[key] if key in mine else self._base[key]
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._mine[key] = value
+        if key not in self._base:
+            self._added[key] = value
+
+    def setdefault(self, key: K, default: V) -> V:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._mine or key in self._base
+
+    def __len__(self) -> int:
+        return len(self._base) + len(self._added)
+
+    def __iter__(self) -> Iterator[K]:
+        return chain(self._base, self._added)
+
+    def values(self) -> Iterator[V]:
+        base, mine = self._base, self._mine
+        if not mine:
+            return iter(base.values())
+        return chain(map(mine.get, base, base.values()), self._added.values())
+
+    def items(self) -> Iterator[tuple[K, V]]:
+        base, mine = self._base, self._mine
+        if not mine:
+            return iter(base.items())
+        return chain(zip(base, map(mine.get, base, base.values()), strict=True), self._added.items())
+
+
+Table = dict[K, V] | Layered[K, V]
+
+
+def forked(table: Table[K, V]) -> Table[K, V]:
+    """A fork's own table, equal to `table` (which must not change after): a copy while small, else a `Layered`."""
+    if isinstance(table, Layered):
+        return table.fork()
+    if len(table) > LAYER_ABOVE:
+        return Layered(table)
+    return dict(table)
+
+
 class Collection:
     """Records of one resource in insertion order. Stored dicts never leave the domain: callers render copies.
 
     A collection made by `fork` shares its records and index entries with the one it was forked from, copying a
     record only when it is about to change (`own`) and an index entry only when it files a record differently.
-    Tenants fork one built account this way, so a new tenant costs a few dict copies, not a copy of every record.
+    Tenants fork one built account this way, so a new tenant costs a few dict copies, not a copy of every record;
+    the tables of a big collection are not copied either but layered over its origin's (see `Layered`).
     """
 
     def __init__(self, label: str, records: Iterable[Record] = (), *, indexes: Sequence[str] = ()) -> None:
         self.label = label
-        self._records: dict[int, Record] = {}
-        self._indexes: dict[str, dict[Any, dict[int, None]]] = {name: {} for name in indexes}
+        self._records: Table[int, Record] = {}
+        self._indexes: dict[str, Table[Any, dict[int, None]]] = {name: {} for name in indexes}
         # Ids of records and keys of index entries this collection may change in place; None: all of them.
         self._owned: set[int] | None = None
         self._owned_keys: dict[str, set[Any]] | None = None
@@ -100,8 +182,8 @@ class Collection:
     def fork(self) -> Collection:
         """A copy that shares every record with this one until either changes it; this one must not change after."""
         clone = copy.copy(self)
-        clone._records = dict(self._records)
-        clone._indexes = {name: dict(index) for name, index in self._indexes.items()}
+        clone._records = forked(self._records)
+        clone._indexes = {name: forked(index) for name, index in self._indexes.items()}
         clone._owned = set()
         clone._owned_keys = {name: set() for name in self._indexes}
         clone._memo = {}
