@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mock_server.domain import collection as collection_module
-from mock_server.domain.collection import Collection, Layered, paginate
+from mock_server.domain.collection import Collection, Layered, paginate, sorted_lazily
 from mock_server.errors import MissingReference, NotFound
 
 
@@ -266,6 +266,18 @@ def test_page_more__is_true_only_when_items_lie_beyond_the_page(start: int, limi
 
     assert page.more is more
     assert ("next_start" in page.pagination()) is more
+
+
+@pytest.mark.parametrize("piece", [1, 3, 7, 1000])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_sorted_lazily__is_sorted_in_the_same_order_ties_included(
+    monkeypatch: pytest.MonkeyPatch, piece: int, reverse: bool
+) -> None:
+    monkeypatch.setattr(collection_module, "SORT_PIECE", piece)
+    items = [{"id": number, "value": (number * 7919) % 13 / 2} for number in range(100)]  # many equal values
+    drawn = list(sorted_lazily(items, key=lambda item: item["value"], reverse=reverse))
+    assert drawn == sorted(items, key=lambda item: item["value"], reverse=reverse)
+    assert list(sorted_lazily([], key=str, reverse=reverse)) == []
 
 
 # --- forks (how tenants share one built account) -------------------------------------------------------------------
