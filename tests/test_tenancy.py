@@ -152,6 +152,7 @@ def test_a_tenant_with_layered_tables_answers_as_one_with_copies(
 ) -> None:
     """A big collection's fork layers over the shared one instead of copying it: the same writes give the same
     reads and the same export as on a copy."""
+    assert mock.post("/__mock__/clock", json={"freeze": "2026-11-25 12:00:00"}).status_code == 200  # same stamps
     copied = Api(mock, "tenant-copied")
     copied.data("GET", "/deals/1")
     monkeypatch.setattr(collection, "LAYER_ABOVE", 0)
