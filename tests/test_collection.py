@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mock_server.domain import collection as collection_module
-from mock_server.domain.collection import Collection, Layered, paginate, sorted_lazily
+from mock_server.domain.collection import Collection, Layered, listed, paginate, sorted_lazily
 from mock_server.errors import MissingReference, NotFound
 
 
@@ -273,11 +273,51 @@ def test_page_more__is_true_only_when_items_lie_beyond_the_page(start: int, limi
 def test_sorted_lazily__is_sorted_in_the_same_order_ties_included(
     monkeypatch: pytest.MonkeyPatch, piece: int, reverse: bool
 ) -> None:
-    monkeypatch.setattr(collection_module, "SORT_PIECE", piece)
+    monkeypatch.setattr(collection_module, "PIECE", piece)
     items = [{"id": number, "value": (number * 7919) % 13 / 2} for number in range(100)]  # many equal values
     drawn = list(sorted_lazily(items, key=lambda item: item["value"], reverse=reverse))
     assert drawn == sorted(items, key=lambda item: item["value"], reverse=reverse)
     assert list(sorted_lazily([], key=str, reverse=reverse)) == []
+
+
+def test_listed__lists_in_pieces_what_list_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(collection_module, "PIECE", 3)
+    assert [listed(range(count)) for count in (0, 1, 3, 7)] == [list(range(count)) for count in (0, 1, 3, 7)]
+
+
+def out_of_order(collection: Collection) -> dict[str, dict[Any, list[int]]]:
+    """Every index entry whose ids are not in the records' insertion order, found by looking at all of them."""
+    position = {record["id"]: number for number, record in enumerate(collection.all())}
+    orders: dict[str, dict[Any, list[int]]] = {}
+    for name in collection.index_fields:
+        values = dict.fromkeys(record.get(name) for record in collection.all())
+        moved = [
+            (value, ids)
+            for value in values
+            if (ids := collection.index_ids(name, value)) != sorted(ids, key=position.get)
+        ]
+        if moved:
+            orders[name] = dict(moved)
+    return orders
+
+
+def index_orders(collection: Collection) -> dict[str, dict[Any, list[int]]]:
+    return {name: dict(entries) for name, entries in collection.index_orders().items()}
+
+
+def test_index_orders__are_the_entries_out_of_insertion_order() -> None:
+    collection = people(12)
+    assert index_orders(collection) == out_of_order(collection) == {}
+    collection.change(collection.get(3), {"org_id": 1})  # filed after 9, which came later
+    collection.change(collection.get(12), {"org_id": 2})  # the newest record: filed last, still in order
+    fork = collection.fork()
+    for changed in (collection, fork):
+        changed.reorder_index("org_id", 3, [11, 7])
+        assert index_orders(changed) == out_of_order(changed)
+    fork.change(fork.own(fork.get(1)), {"org_id": 0})
+    fork.reorder_index("org_id", 3, [7, 11])
+    assert index_orders(fork) == out_of_order(fork)
+    assert index_orders(fork) != index_orders(collection)
 
 
 # --- forks (how tenants share one built account) -------------------------------------------------------------------

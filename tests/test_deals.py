@@ -177,7 +177,7 @@ def test_get_deals__sorted_in_pieces_in_the_same_order(api: Api, monkeypatch: py
     api.data("POST", "/deals", json={"name": "aaa twin", "value": 10, "person_id": 1})
     api.data("POST", "/deals", json={"name": "AAA twin", "value": 10, "person_id": 1})
     whole = api.data("GET", "/deals", params={"sort": sort, "limit": 500}, headers={"cache-control": "no-cache"})
-    monkeypatch.setattr(collection, "SORT_PIECE", 2)
+    monkeypatch.setattr(collection, "PIECE", 2)
     for start, limit in ((0, 500), (3, 5), (len(whole) - 2, 10)):
         params = {"sort": sort, "start": start, "limit": limit}
         page = api.data("GET", "/deals", params=params, headers={"cache-control": "no-cache"})

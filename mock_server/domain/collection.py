@@ -16,8 +16,9 @@ Record = dict[str, Any]
 T = TypeVar("T")
 K = TypeVar("K")
 V = TypeVar("V")
-# `sorted_lazily` sorts pieces of this many items: sorting 100k deals at once is one C call of 15-30 ms.
-SORT_PIECE = 4096
+# Long lists are sorted (`sorted_lazily`) and listed (`listed`) this many items at a time: sorting 100k deals or
+# listing a million records in one C call holds the GIL for 15-30 ms.
+PIECE = 4096
 # A fork keeps a table (records by id, an index) of more entries than this as a `Layered` over its origin's
 # instead of a copy: copying a million entries is one C call that holds the GIL for 30 ms.
 LAYER_ABOVE = 10_000
@@ -70,11 +71,21 @@ def paginate(records: Iterable[Record], start: int, limit: int, render: Callable
 def sorted_lazily(items: list[T], key: Callable[[T], Any], reverse: bool = False) -> Iterable[T]:
     """`sorted(items, key=key, reverse=reverse)`, ties in the same (stable) order, but a long list is sorted in
     pieces merged as they are drawn: a sort holds the GIL throughout, and a page draws only its own items."""
-    if len(items) <= SORT_PIECE:
+    if len(items) <= PIECE:
         return sorted(items, key=key, reverse=reverse)
-    pieces = [sorted(items[at : at + SORT_PIECE], key=key, reverse=reverse) for at in range(0, len(items), SORT_PIECE)]
+    pieces = [sorted(items[at : at + PIECE], key=key, reverse=reverse) for at in range(0, len(items), PIECE)]
     # merge draws from the earlier piece on equal keys (with `reverse` too), as one stable sort would.
     return heapq.merge(*pieces, key=key, reverse=reverse)
+
+
+def listed(items: Iterable[T]) -> list[T]:
+    """`list(items)`, drawn a piece at a time: listing a million records at once is one C call of 15-30 ms that
+    holds the GIL throughout."""
+    out: list[T] = []
+    iterator = iter(items)
+    while piece := list(islice(iterator, PIECE)):
+        out += piece
+    return out
 
 
 class Layered(Generic[K, V]):
@@ -169,6 +180,8 @@ class Collection:
         # Ids of records and keys of index entries this collection may change in place; None: all of them.
         self._owned: set[int] | None = None
         self._owned_keys: dict[str, set[Any]] | None = None
+        # Index entries `change` or `reorder_index` filed anew, by field: only these may be out of insertion order.
+        self._refiled: dict[str, set[Any]] = {name: set() for name in indexes}
         # Counts changes, so that views derived from the records (`memo`) know when they are stale.
         self.version = 0
         self._memo: dict[str, tuple[tuple[int, ...], Any]] = {}
@@ -199,6 +212,7 @@ class Collection:
         clone._indexes = {name: forked(index) for name, index in self._indexes.items()}
         clone._owned = set()
         clone._owned_keys = {name: set() for name in self._indexes}
+        clone._refiled = {name: set(values) for name, values in self._refiled.items()}
         clone._memo = {}
         clone._changed = {}
         clone._reordered = False
@@ -285,14 +299,24 @@ class Collection:
         self._last_id = last_id
 
     def index_orders(self) -> dict[str, list[tuple[Any, list[int]]]]:
-        """Index entries no longer in insertion order, by field: `change` files a moved record last."""
-        position = {record_id: number for number, record_id in enumerate(self._records)}
+        """Index entries no longer in insertion order, by field: `change` files a moved record last. Only entries
+        filed anew are looked at, so an account that moved nothing is not walked."""
+        refiled = {name: values for name, values in self._refiled.items() if values}
+        if not refiled:
+            return {}
+        wanted = {
+            record_id
+            for name, values in refiled.items()
+            for value in values
+            for record_id in self.index_ids(name, value)
+        }
+        position = {record_id: number for number, record_id in enumerate(self._records) if record_id in wanted}
         orders: dict[str, list[tuple[Any, list[int]]]] = {}
-        for name, index in self._indexes.items():
+        for name, values in refiled.items():
             moved = [
                 (value, list(ids))
-                for value, ids in index.items()
-                if any(position[earlier] > position[later] for earlier, later in pairwise(ids))
+                for value, ids in self._indexes[name].items()
+                if value in values and any(position[earlier] > position[later] for earlier, later in pairwise(ids))
             ]
             if moved:
                 orders[name] = moved
@@ -306,6 +330,7 @@ class Collection:
         """File the records under `value` in this order; the caller gives exactly the ids filed there."""
         self.version += 1
         self._reordered = True
+        self._refiled[field].add(value)
         bucket = self._bucket(field, value)
         bucket.clear()
         bucket.update(dict.fromkeys(record_ids))
@@ -352,6 +377,7 @@ class Collection:
         for name in self._indexes:
             if name in changes and changes[name] != record.get(name):
                 self._reordered = True  # filed last under its new value: no longer in insertion order
+                self._refiled[name].add(changes[name])
                 self._bucket(name, record.get(name)).pop(record["id"], None)
                 self._bucket(name, changes[name])[record["id"]] = None
         record.update(changes)
