@@ -12,12 +12,16 @@ from typing import Any
 import httpx
 import pytest
 
+from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
 from mock_server.control import bounded, plane
 from mock_server.control.tenancy import Tenants
 from mock_server.data import bulk
+from mock_server.data.fixtures import load
+from mock_server.data.state import export_state
 from mock_server.domain.account import Account
 from mock_server.domain.activities import _due_key, _in_due_order
+from mock_server.domain.clock import Clock
 from mock_server.domain.collection import Collection
 from mock_server.domain.deal_views import _sort_key, _sortable
 from mock_server.handlers import reports
@@ -201,6 +205,19 @@ def test_a_big_accounts_export_reads_back(everything_big: None, mock: Any) -> No
     state = admin(mock, "GET", "/tenants/exported/state")
     admin(mock, "PUT", "/tenants/copy/state", json=state)
     assert Api(mock, "copy").data("GET", "/deals/1")["name"] == "Exported"
+
+
+@pytest.mark.parametrize("chunk", [1, 5000, plane.CHUNK])
+def test_an_export_in_chunks_is_the_state_encoded_at_once(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    account = Account(load(DEFAULT_FIXTURES), Clock(), 1)
+    whole = envelope.encode(export_state(account))
+    monkeypatch.setattr(plane, "CHUNK", chunk)
+    chunks = plane._exported(account)
+    held = chunks[:]  # a plain list: drawing `chunks` lets them go
+    assert len(held) > 1  # the last piece goes alone
+    assert all(len(piece) >= chunk for piece in held[:-2])
+    assert b"".join(chunks) == whole
+    assert chunks == []
 
 
 def test_a_handler_that_waits_cannot_run_in_a_worker_thread() -> None:

@@ -88,8 +88,8 @@ class Tenants:
 
     async def account_for(self, token: str) -> Account:
         """`for_token`, with a new account of a big account's copy (or one read from the data folder) made in a worker
-        thread: forking a 100k-deal account copies dicts of a million entries. The token's requests meanwhile
-        wait for that one account; one installed meanwhile (an import) is the token's instead."""
+        thread: reading a 100k-deal account takes seconds, and even a fork copies its small tables. The token's
+        requests meanwhile wait for that one account; one installed meanwhile (an import) is the token's instead."""
         if token in self._accounts or not self._made_off_loop(token):
             return self.for_token(token)
         making = self._making.setdefault(token, asyncio.Lock())
