@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -218,6 +219,20 @@ def test_an_export_in_chunks_is_the_state_encoded_at_once(monkeypatch: pytest.Mo
     assert all(len(piece) >= chunk for piece in held[:-2])
     assert b"".join(chunks) == whole
     assert chunks == []
+
+
+def test_the_switch_interval_is_short_only_while_big_work_runs(everything_big: None) -> None:
+    idle = sys.getswitchinterval()
+    account = Account(load(DEFAULT_FIXTURES), Clock(), 1)
+    seen: list[float] = []
+
+    async def run() -> None:
+        both = [bounded.run(account, lambda: seen.append(sys.getswitchinterval())) for _ in range(2)]
+        await asyncio.gather(*both)
+
+    asyncio.run(run())
+    assert seen == [bounded.BUSY_SWITCH_S] * 2
+    assert sys.getswitchinterval() == idle
 
 
 def test_a_handler_that_waits_cannot_run_in_a_worker_thread() -> None:
