@@ -98,7 +98,8 @@ class Tenants:
                 while token not in self._accounts:
                     resets = self._resets
                     # With the collector paused, as every big work off the loop (see `bounded.uncollected`).
-                    account = await asyncio.to_thread(bounded.uncollected, self._made, token)
+                    with bounded.switching():
+                        account = await asyncio.to_thread(bounded.uncollected, self._made, token)
                     # Made again when the tenant was reset meanwhile (its stored account may be gone).
                     if token not in self._accounts and resets == self._resets:
                         self._admit(token, account)
