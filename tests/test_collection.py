@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from mock_server.domain import collection as collection_module
-from mock_server.domain.collection import Collection, Layered, listed, paginate, sorted_lazily
+from mock_server.domain.collection import Collection, Layered, Shed, let_go, listed, paginate, sorted_lazily
 from mock_server.errors import MissingReference, NotFound
 
 
@@ -283,6 +284,25 @@ def test_sorted_lazily__is_sorted_in_the_same_order_ties_included(
 def test_listed__lists_in_pieces_what_list_would(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(collection_module, "PIECE", 3)
     assert [listed(range(count)) for count in (0, 1, 3, 7)] == [list(range(count)) for count in (0, 1, 3, 7)]
+
+
+class Item:
+    pass
+
+
+def test_let_go__empties_a_list_or_a_dict() -> None:
+    items, kept = list(range(1000)), dict.fromkeys(range(1000))
+    let_go(items)
+    let_go(kept)
+    assert items == [] and kept == {}
+
+
+def test_shed__a_dropped_shed_lets_go_of_every_item() -> None:
+    shed: Shed[Item] = Shed(Item() for _ in range(1000))
+    assert isinstance(shed, list) and len(shed) == 1000
+    alive = [weakref.ref(item) for item in shed]
+    del shed
+    assert all(ref() is None for ref in alive)
 
 
 def out_of_order(collection: Collection) -> dict[str, dict[Any, list[int]]]:
