@@ -212,13 +212,35 @@ def test_a_big_accounts_export_reads_back(everything_big: None, mock: Any) -> No
 def test_an_export_in_chunks_is_the_state_encoded_at_once(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
     account = Account(load(DEFAULT_FIXTURES), Clock(), 1)
     whole = envelope.encode(export_state(account))
+    biggest = max(map(len, envelope.encoded_pieces(export_state(account), depth=3)))
     monkeypatch.setattr(plane, "CHUNK", chunk)
     chunks = plane._exported(account)
     held = chunks[:]  # a plain list: drawing `chunks` lets them go
     assert len(held) > 1  # the last piece goes alone
-    assert all(len(piece) >= chunk for piece in held[:-2])
+    assert all(len(piece) > min(chunk, len(whole)) - biggest for piece in held[:-1])
     assert b"".join(chunks) == whole
     assert chunks == []
+
+
+def test_an_exports_chunks_are_let_go_off_the_loop_once_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plane, "CHUNK", 5000)
+    chunks = plane._exported(Account(load(DEFAULT_FIXTURES), Clock(), 1))
+    count = len(chunks)
+    let_go: list[tuple[bool, int]] = []
+
+    def emptied(spent: list[bytes]) -> None:
+        let_go.append((running_loop(), len(spent)))
+        spent.clear()
+
+    monkeypatch.setattr(plane, "_emptied", emptied)
+
+    async def sent() -> bytes:
+        body = b"".join([chunk async for chunk in envelope.streamed(chunks)])
+        await asyncio.gather(*plane._dropping)
+        return body
+
+    assert asyncio.run(sent())
+    assert let_go == [(False, count)]  # in a worker thread, every chunk
 
 
 def test_the_switch_interval_is_short_only_while_big_work_runs(everything_big: None) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -276,24 +275,23 @@ def _exported(account: Account) -> list[bytes]:
 
 
 def _chunk_bounds(pieces: list[bytes]) -> list[int]:
-    """Where the chunks of `pieces` begin and end: each of at least `CHUNK` bytes, the rest joining the last."""
+    """Where the chunks of `pieces` begin and end: as many chunks of `CHUNK` bytes as fit, evened out."""
+    total = sum(map(len, pieces))
+    count = max(1, total // CHUNK)
     bounds, size = [0], 0
     for number, piece in enumerate(pieces, 1):
         size += len(piece)
-        if size >= CHUNK:
+        if len(bounds) < count and size * count >= total * len(bounds):
             bounds.append(number)
-            size = 0
-    if len(bounds) > 1:
-        bounds[-1] = len(pieces)
-    elif pieces:
+    if pieces:
         bounds.append(len(pieces))
     return bounds
 
 
 class Sent(list[bytes]):
-    """The chunks of an answer, drawn once, then let go in a thread of their own: giving half a gigabyte back to
-    the system takes the C library 30 ms, which on the event loop (or in one go anywhere: the GIL is held
-    throughout) would stop every other request. One chunk at a time, the loop gets its turn in between."""
+    """The chunks of an answer, drawn once, then let go in a worker thread: giving half a gigabyte back to the
+    system takes the C library 30 ms, which on the event loop (or in one go anywhere: the GIL is held throughout)
+    would stop every other request. One chunk at a time, the loop gets its turn in between."""
 
     def __iter__(self) -> Iterator[bytes]:
         try:
@@ -302,10 +300,31 @@ class Sent(list[bytes]):
             spent = self[:]
             self.clear()
             if len(spent) > 2:  # a small answer's are let go here
-                threading.Thread(target=_dropped, args=(spent,), name="export-drop", daemon=True).start()
+                _let_go_later(spent)
 
 
-def _dropped(spent: list[bytes]) -> None:
+# Tasks letting chunks go, kept until they are done.
+_dropping: set[asyncio.Task[None]] = set()
+
+
+def _let_go_later(spent: list[bytes]) -> None:
+    """Let `spent` go in a worker thread, a chunk at a time, with the GIL switching as for big work (see
+    `bounded.switching`); drawn outside an event loop, it is let go by the caller."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    task = loop.create_task(_dropped(spent))
+    _dropping.add(task)
+    task.add_done_callback(_dropping.discard)
+
+
+async def _dropped(spent: list[bytes]) -> None:
+    with bounded.switching():
+        await asyncio.to_thread(_emptied, spent)
+
+
+def _emptied(spent: list[bytes]) -> None:
     while spent:
         spent.pop()
 
