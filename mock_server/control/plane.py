@@ -257,8 +257,8 @@ def _exported(account: Account) -> list[bytes]:
     The event loop must neither join nor free the 550 MB of a big account's export: joining its pieces there took
     40 ms, and giving their memory back to the system 30 ms, the GIL held throughout. So the chunks are joined
     here, from the last to the first, each one's pieces let go newest first (the heap shrinks from its top a chunk
-    at a time), and `Sent` lets the chunks go in a thread of their own. The last piece goes alone: the sender lets
-    go of the chunk it drew last itself.
+    at a time), and `Sent` lets the chunks go in a worker thread once sent. The last piece goes alone: the sender
+    lets go of the chunk it drew last itself.
     """
     state = export_state(account, copied=False)
     pieces = envelope.encoded_pieces(state, depth=3)

@@ -170,7 +170,7 @@ class Layered(Generic[K, V]):
 Table = dict[K, V] | Layered[K, V]
 
 
-def forked(table: Table[K, V]) -> Table[K, V]:
+def fork_table(table: Table[K, V]) -> Table[K, V]:
     """A fork's own table, equal to `table` (which must not change after): a copy while small, else a `Layered`."""
     if isinstance(table, Layered):
         return table.fork()
@@ -223,8 +223,8 @@ class Collection:
     def fork(self) -> Collection:
         """A copy that shares every record with this one until either changes it; this one must not change after."""
         clone = copy.copy(self)
-        clone._records = forked(self._records)
-        clone._indexes = {name: forked(index) for name, index in self._indexes.items()}
+        clone._records = fork_table(self._records)
+        clone._indexes = {name: fork_table(index) for name, index in self._indexes.items()}
         clone._owned = set()
         clone._owned_keys = {name: set() for name in self._indexes}
         clone._refiled = {name: set(values) for name, values in self._refiled.items()}
