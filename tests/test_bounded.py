@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,12 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
+from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
 from mock_server.control import bounded, plane
 from mock_server.control.tenancy import Tenants
 from mock_server.data import bulk
+from mock_server.data.fixtures import load
+from mock_server.data.state import export_state
 from mock_server.domain.account import Account
 from mock_server.domain.activities import _due_key, _in_due_order
+from mock_server.domain.clock import Clock
 from mock_server.domain.collection import Collection
 from mock_server.domain.deal_views import _sort_key, _sortable
 from mock_server.handlers import reports
@@ -201,6 +206,55 @@ def test_a_big_accounts_export_reads_back(everything_big: None, mock: Any) -> No
     state = admin(mock, "GET", "/tenants/exported/state")
     admin(mock, "PUT", "/tenants/copy/state", json=state)
     assert Api(mock, "copy").data("GET", "/deals/1")["name"] == "Exported"
+
+
+@pytest.mark.parametrize("chunk", [1, 5000, plane.CHUNK])
+def test_an_export_in_chunks_is_the_state_encoded_at_once(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    account = Account(load(DEFAULT_FIXTURES), Clock(), 1)
+    whole = envelope.encode(export_state(account))
+    biggest = max(map(len, envelope.encoded_pieces(export_state(account), depth=3)))
+    monkeypatch.setattr(plane, "CHUNK", chunk)
+    chunks = plane._exported(account)
+    held = chunks[:]  # a plain list: drawing `chunks` lets them go
+    assert len(held) > 1  # the last piece goes alone
+    assert all(len(piece) > min(chunk, len(whole)) - biggest for piece in held[:-1])
+    assert b"".join(chunks) == whole
+    assert chunks == []
+
+
+def test_an_exports_chunks_are_let_go_off_the_loop_once_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plane, "CHUNK", 5000)
+    chunks = plane._exported(Account(load(DEFAULT_FIXTURES), Clock(), 1))
+    count = len(chunks)
+    let_go: list[tuple[bool, int]] = []
+
+    def emptied(spent: list[bytes]) -> None:
+        let_go.append((running_loop(), len(spent)))
+        spent.clear()
+
+    monkeypatch.setattr(plane, "_emptied", emptied)
+
+    async def sent() -> bytes:
+        body = b"".join([chunk async for chunk in envelope.streamed(chunks)])
+        await asyncio.gather(*plane._dropping)
+        return body
+
+    assert asyncio.run(sent())
+    assert let_go == [(False, count)]  # in a worker thread, every chunk
+
+
+def test_the_switch_interval_is_short_only_while_big_work_runs(everything_big: None) -> None:
+    idle = sys.getswitchinterval()
+    account = Account(load(DEFAULT_FIXTURES), Clock(), 1)
+    seen: list[float] = []
+
+    async def run() -> None:
+        both = [bounded.run(account, lambda: seen.append(sys.getswitchinterval())) for _ in range(2)]
+        await asyncio.gather(*both)
+
+    asyncio.run(run())
+    assert seen == [bounded.BUSY_SWITCH_S] * 2
+    assert sys.getswitchinterval() == idle
 
 
 def test_a_handler_that_waits_cannot_run_in_a_worker_thread() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from mock_server.domain.collection import Collection, paginate
+from mock_server.domain import collection as collection_module
+from mock_server.domain.collection import Collection, Layered, Shed, let_go, listed, paginate, sorted_lazily
 from mock_server.errors import MissingReference, NotFound
 
 
@@ -267,6 +269,77 @@ def test_page_more__is_true_only_when_items_lie_beyond_the_page(start: int, limi
     assert ("next_start" in page.pagination()) is more
 
 
+@pytest.mark.parametrize("piece", [1, 3, 7, 1000])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_sorted_lazily__is_sorted_in_the_same_order_ties_included(
+    monkeypatch: pytest.MonkeyPatch, piece: int, reverse: bool
+) -> None:
+    monkeypatch.setattr(collection_module, "PIECE", piece)
+    items = [{"id": number, "value": (number * 7919) % 13 / 2} for number in range(100)]  # many equal values
+    drawn = list(sorted_lazily(items, key=lambda item: item["value"], reverse=reverse))
+    assert drawn == sorted(items, key=lambda item: item["value"], reverse=reverse)
+    assert list(sorted_lazily([], key=str, reverse=reverse)) == []
+
+
+def test_listed__lists_in_pieces_what_list_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(collection_module, "PIECE", 3)
+    assert [listed(range(count)) for count in (0, 1, 3, 7)] == [list(range(count)) for count in (0, 1, 3, 7)]
+
+
+class Item:
+    pass
+
+
+def test_let_go__empties_a_list_or_a_dict() -> None:
+    items, kept = list(range(1000)), dict.fromkeys(range(1000))
+    let_go(items)
+    let_go(kept)
+    assert items == [] and kept == {}
+
+
+def test_shed__a_dropped_shed_lets_go_of_every_item() -> None:
+    shed: Shed[Item] = Shed(Item() for _ in range(1000))
+    assert isinstance(shed, list) and len(shed) == 1000
+    alive = [weakref.ref(item) for item in shed]
+    del shed
+    assert all(ref() is None for ref in alive)
+
+
+def out_of_order(collection: Collection) -> dict[str, dict[Any, list[int]]]:
+    """Every index entry whose ids are not in the records' insertion order, found by looking at all of them."""
+    position = {record["id"]: number for number, record in enumerate(collection.all())}
+    orders: dict[str, dict[Any, list[int]]] = {}
+    for name in collection.index_fields:
+        values = dict.fromkeys(record.get(name) for record in collection.all())
+        moved = [
+            (value, ids)
+            for value in values
+            if (ids := collection.index_ids(name, value)) != sorted(ids, key=position.get)
+        ]
+        if moved:
+            orders[name] = dict(moved)
+    return orders
+
+
+def index_orders(collection: Collection) -> dict[str, dict[Any, list[int]]]:
+    return {name: dict(entries) for name, entries in collection.index_orders().items()}
+
+
+def test_index_orders__are_the_entries_out_of_insertion_order() -> None:
+    collection = people(12)
+    assert index_orders(collection) == out_of_order(collection) == {}
+    collection.change(collection.get(3), {"org_id": 1})  # filed after 9, which came later
+    collection.change(collection.get(12), {"org_id": 2})  # the newest record: filed last, still in order
+    fork = collection.fork()
+    for changed in (collection, fork):
+        changed.reorder_index("org_id", 3, [11, 7])
+        assert index_orders(changed) == out_of_order(changed)
+    fork.change(fork.own(fork.get(1)), {"org_id": 0})
+    fork.reorder_index("org_id", 3, [7, 11])
+    assert index_orders(fork) == out_of_order(fork)
+    assert index_orders(fork) != index_orders(collection)
+
+
 # --- forks (how tenants share one built account) -------------------------------------------------------------------
 
 
@@ -310,6 +383,84 @@ def test_fork__reordered_index_stays_in_the_fork() -> None:
     fork.reorder_index("org_id", 10, [2, 1])
     assert fork.index_ids("org_id", 10) == [2, 1]
     assert original.index_ids("org_id", 10) == [1, 2]
+
+
+def test_layered__reads_and_iterates_as_a_copy_of_its_base_would() -> None:
+    base = {3: "c", 1: "a", 2: "b"}
+    layered, copied = Layered(dict(base)), dict(base)
+    for table in (layered, copied):
+        table[1] = "A"
+        table[7] = "g"
+        table[5] = "e"
+        table[7] = "G"
+    assert list(layered) == list(copied) == [3, 1, 2, 7, 5]
+    assert list(layered.values()) == list(copied.values())
+    assert list(layered.items()) == list(copied.items())
+    assert len(layered) == len(copied) == 5
+    assert (layered[1], layered[2], layered.get(7), layered.get(9), layered.get(9, "-")) == ("A", "b", "G", None, "-")
+    assert 5 in layered and 2 in layered and 9 not in layered
+    assert layered.setdefault(9, "i") == "i" and layered.setdefault(3, "x") == "c"
+    fork = layered.fork()
+    fork[2] = "B"
+    assert list(fork.items()) == [(3, "c"), (1, "A"), (2, "B"), (7, "G"), (5, "e"), (9, "i")]
+    assert layered[2] == "b"
+
+
+def people(count: int) -> Collection:
+    return Collection(
+        "Person",
+        [{"id": number, "name": f"P{number}", "org_id": number % 4} for number in range(1, count + 1)],
+        indexes=("org_id",),
+    )
+
+
+def seen(collection: Collection) -> dict[str, Any]:
+    """Everything a reader of the collection can tell apart."""
+    return {
+        "all": list(collection.all()),
+        "active": list(collection.active()),
+        "where": {org: collection.where("org_id", org) for org in range(-1, 6)},
+        "index_ids": {org: collection.index_ids("org_id", org) for org in range(-1, 6)},
+        "index_orders": collection.index_orders(),
+        "found": [collection.find_any(number) for number in range(0, 30)],
+        "len": len(collection),
+        "last_id": collection.last_id,
+        "changes": collection.take_changes(),
+    }
+
+
+def exercised(fork: Collection) -> Collection:
+    """A fork after adds, changes (its own records and its origin's), soft deletes and a reordered index."""
+    fork.change(fork.own(fork.get(3)), {"name": "Changed", "org_id": 5})
+    added = fork.add({"name": "New", "org_id": 1})
+    fork.add({"name": "Newer", "org_id": 5, "active_flag": True})
+    fork.change(added, {"org_id": 2})
+    fork.change(fork.own(fork.get(6)), {"active_flag": False})
+    fork.drop_keys(fork.get(8), ["name"])
+    fork.reorder_index("org_id", 1, list(reversed(fork.index_ids("org_id", 1))))
+    return fork
+
+
+def forked_twice(origin: Collection) -> Collection:
+    """A fork of a fork that changed a record of its origin's."""
+    fork = origin.fork()
+    fork.change(fork.own(fork.get(2)), {"name": "Two"})
+    return fork.fork()
+
+
+@pytest.mark.parametrize("fork", [Collection.fork, forked_twice])
+def test_fork__a_layered_fork_behaves_as_a_copied_one(
+    monkeypatch: pytest.MonkeyPatch, fork: Callable[[Collection], Collection]
+) -> None:
+    origin = people(12)
+    before = seen(origin)
+    copied = exercised(fork(origin))
+    monkeypatch.setattr(collection_module, "LAYER_ABOVE", 0)
+    layered = fork(origin)
+    assert isinstance(layered._records, Layered)  # the structure under test
+    exercised(layered)
+    assert seen(layered) == seen(copied)
+    assert seen(origin) == before
 
 
 # --- memo (views kept until the records change) ------------------------------------------------------------------

@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import operator
+import sys
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from mock_server.data.bulk import no_collection
@@ -33,10 +35,18 @@ BIG_ACCOUNT = 10_000
 # the account's lock) until the account passes this many records: a thread hop doubled a write's cost.
 BIG_FOR_WRITES = 50_000
 
+# The GIL switch interval while a big account's work runs in a worker thread. The event loop gives up the GIL at
+# every turn (in `select`) and then waits up to the interval to have it back, several times for one request: at
+# Python's 5 ms, a health check waited 10-17 ms behind a timeline. Without such work the default stays.
+BUSY_SWITCH_S = 0.001
+
 T = TypeVar("T")
 Handler = Callable[..., Awaitable[Any]]
 _COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
 _locks: weakref.WeakKeyDictionary[Account, asyncio.Lock] = weakref.WeakKeyDictionary()
+# Works running in worker threads, and the switch interval to restore when the last one ends (see `switching`).
+_busy = 0
+_idle_switch_s = sys.getswitchinterval()
 
 
 def is_big(account: Account, bound: int | None = None) -> bool:
@@ -59,7 +69,24 @@ async def run(account: Account, work: Callable[..., T], *args: Any) -> T:
     if not is_big(account):
         return work(*args)
     async with lock_of(account):
-        return await asyncio.to_thread(uncollected, work, *args)
+        with switching():
+            return await asyncio.to_thread(uncollected, work, *args)
+
+
+@contextmanager
+def switching() -> Iterator[None]:
+    """The GIL switch interval at `BUSY_SWITCH_S` while the block (on the event loop) waits for a worker thread."""
+    global _busy, _idle_switch_s
+    if _busy == 0:
+        _idle_switch_s = sys.getswitchinterval()
+        sys.setswitchinterval(BUSY_SWITCH_S)
+    _busy += 1
+    try:
+        yield
+    finally:
+        _busy -= 1
+        if _busy == 0:
+            sys.setswitchinterval(_idle_switch_s)
 
 
 def uncollected(work: Callable[..., T], *args: Any) -> T:

@@ -88,8 +88,8 @@ class Tenants:
 
     async def account_for(self, token: str) -> Account:
         """`for_token`, with a new account of a big account's copy (or one read from the data folder) made in a worker
-        thread: forking a 100k-deal account copies dicts of a million entries. The token's requests meanwhile
-        wait for that one account; one installed meanwhile (an import) is the token's instead."""
+        thread: reading a 100k-deal account takes seconds, and even a fork copies its small tables. The token's
+        requests meanwhile wait for that one account; one installed meanwhile (an import) is the token's instead."""
         if token in self._accounts or not self._made_off_loop(token):
             return self.for_token(token)
         making = self._making.setdefault(token, asyncio.Lock())
@@ -98,7 +98,8 @@ class Tenants:
                 while token not in self._accounts:
                     resets = self._resets
                     # With the collector paused, as every big work off the loop (see `bounded.uncollected`).
-                    account = await asyncio.to_thread(bounded.uncollected, self._made, token)
+                    with bounded.switching():
+                        account = await asyncio.to_thread(bounded.uncollected, self._made, token)
                     # Made again when the tenant was reset meanwhile (its stored account may be gone).
                     if token not in self._accounts and resets == self._resets:
                         self._admit(token, account)

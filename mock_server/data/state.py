@@ -18,7 +18,7 @@ from mock_server.data import fixtures
 from mock_server.data.fixtures import RESOURCES, FixtureError
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import DATETIME_FORMAT, MAX_SHIFT, Clock, parse_datetime
-from mock_server.domain.collection import Collection, Record
+from mock_server.domain.collection import Collection, Record, listed
 from mock_server.errors import Invalid
 
 STATE_VERSION = 1
@@ -52,7 +52,7 @@ def export_state(account: Account, *, copied: bool = True) -> dict[str, Any]:
         "version": STATE_VERSION,
         "company": copy.deepcopy(account.company),
         "user_id": account.user_id,
-        "records": {name: keep(list(collection.all())) for name, collection in collections.items()},
+        "records": {name: keep(listed(collection.all())) for name, collection in collections.items()},
         "sequences": {name: collection.last_id for name, collection in collections.items()},
         "index_orders": _index_orders(collections),
         "deal_changes": keep(list(account.deal_changes)),

@@ -37,7 +37,7 @@ def _in_due_order(activities: Iterable[Record]) -> list[tuple[str, str, int]]:
             day.append(key)
     ordered: list[tuple[str, str, int]] = []
     for day_key in sorted(by_day):
-        ordered += sorted(by_day[day_key])
+        ordered += sorted(by_day.pop(day_key))  # each day's list let go here, not all million keys at the end
     return ordered
 
 

@@ -6,10 +6,11 @@ import calendar
 import operator
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain.clock import parse_datetime
-from mock_server.domain.collection import Record
+from mock_server.domain.collection import Record, sorted_lazily
 from mock_server.domain.related import Related, user_summary
 from mock_server.errors import Invalid
 
@@ -110,11 +111,12 @@ def render_person(account: Account, person: Record) -> Record:
     }
 
 
-def sort_deals(account: Account, records: Iterable[Record], sort: str) -> list[Record]:
-    """Order by `"field ASC, other DESC"`; fields are built-in deal keys or custom field keys."""
+def sort_deals(account: Account, records: Iterable[Record], sort: str) -> Iterable[Record]:
+    """Order by `"field ASC, other DESC"`; fields are built-in deal keys or custom field keys. The order is drawn
+    lazily, so a page of a big account sorts little more than the page (see `sorted_lazily`)."""
     deals = list(records)
     keys = {field["key"] for field in account.deal_fields.active()}
-    ordered = list(deals)
+    ordered: Iterable[Record] = deals
     clauses = [clause.split() for clause in sort.split(",") if clause.strip()]
     for clause in reversed(clauses):
         field = clause[0]
@@ -123,10 +125,11 @@ def sort_deals(account: Account, records: Iterable[Record], sort: str) -> list[R
             keys.add(field)  # a key of the stored deals that no field names
         if field not in keys or direction not in ("ASC", "DESC") or len(clause) > 2:
             raise Invalid(f"sort: cannot sort by '{' '.join(clause)}'; use a deal field key followed by ASC or DESC.")
-        present = [deal for deal in ordered if deal.get(field) is not None]
-        missing = [deal for deal in ordered if deal.get(field) is None]
-        present.sort(key=_sort_key(field, [deal[field] for deal in present]), reverse=direction == "DESC")
-        ordered = present + missing
+        drawn = list(ordered)  # the order of the clauses after this one, which this one keeps among its ties
+        present = [deal for deal in drawn if deal.get(field) is not None]
+        missing = [deal for deal in drawn if deal.get(field) is None]
+        key = _sort_key(field, [deal[field] for deal in present])
+        ordered = chain(sorted_lazily(present, key, reverse=direction == "DESC"), missing)
     return ordered
 
 
