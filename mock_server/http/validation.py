@@ -12,6 +12,7 @@ import copy
 from collections.abc import AsyncGenerator
 from functools import cached_property
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
@@ -295,6 +296,7 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parameters = self.parameters
         request = ConnexionRequest(scope, uri_parser=parameters.uri_parser)
+        request._query_params = parameters.uri_parser.resolve_query(query_lists(scope.get("query_string", b"")))
         parameters.validate_request(request)
         # The handler's request parses the same query with a parser of the same parameters: hand it this parse.
         scope.setdefault("extensions", {})[PARSED_QUERY] = request.query_params
@@ -310,6 +312,15 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
                 # as that too, not as raw bytes.
                 scope = {**scope, "headers": [*scope["headers"], (b"content-type", mime_type.encode("latin-1"))]}
         await self.next_app(scope, receive, send)
+
+
+def query_lists(query_string: bytes) -> dict[str, list[str]]:
+    """The query's values by name, in the order sent: what Connexion's request reads from Starlette's query
+    parameters before its URI parser resolves them, without building the multidict first."""
+    lists: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        lists.setdefault(name, []).append(value)
+    return lists
 
 
 MAX_KEPT_BODY_TYPES = 16
