@@ -41,7 +41,12 @@ from mock_server.handlers import registry, snake_case
 from mock_server.http import envelope
 from mock_server.http.access_log import AccessLogMiddleware
 from mock_server.http.cors import CrossOriginMiddleware
-from mock_server.http.dispatch import DocsSwaggerUIMiddleware, OnceDecoratedApi, SegmentRoutingMiddleware
+from mock_server.http.dispatch import (
+    DirectMiddleware,
+    DocsSwaggerUIMiddleware,
+    OnceDecoratedApi,
+    SegmentRoutingMiddleware,
+)
 from mock_server.http.kept import KeptAnswerMiddleware, kept_read
 from mock_server.http.limits import MB, LimitsMiddleware
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             partial(KeptAnswerMiddleware, current_account=current_account),  # repeated reads, before parsing
             PreparedValidationMiddleware,
             ResponseValidationMiddleware,
+            DirectMiddleware,  # bodyless operations' handlers called from here
             LifespanMiddleware,
             ContextMiddleware,
         ],

@@ -12,6 +12,7 @@ from connexion.middleware.routing import RoutingMiddleware
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.http.dispatch import DirectOperation
 from mock_server.settings import Settings
 from tests.conftest import Api
 
@@ -27,12 +28,35 @@ def test_each_handler_is_decorated_once_however_often_it_is_called(monkeypatch: 
     monkeypatch.setattr(StarletteDecorator, "decorate", counting)
     with create_app(Settings()).test_client() as client:
         api = Api(client, "once")
+        values = [api.data("PUT", f"/deals/{deal_id}", json={"value": deal_id})["value"] for deal_id in (1, 2, 3)]
         names = [api.data("GET", f"/deals/{deal_id}")["name"] for deal_id in (1, 2, 3)]
         assert api.data("GET", "/deals", params={"limit": 2})[1]["id"] == 2
         assert api.data("GET", "/deals", params={"limit": 1, "start": 2})[0]["id"] == 3
 
-    assert len(set(names)) == 3  # a kept chain still reads each request's own parameters
-    assert sorted(decorated) == ["get_deal", "get_deals"]
+    assert values == [1, 2, 3] and len(set(names)) == 3  # a kept chain still reads each request's own arguments
+    # Reads take no body: their handlers are called straight from validation (DirectOperation), never decorated.
+    assert decorated == ["update_deal"]
+
+
+def test_a_read_reaches_its_handler_directly_with_the_arguments_connexion_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    direct: list[str] = []
+    original = DirectOperation.__call__
+
+    async def counting(self: DirectOperation, scope: Any, receive: Any, send: Any) -> None:
+        direct.append(self.operation.operation_id)
+        await original(self, scope, receive, send)
+
+    monkeypatch.setattr(DirectOperation, "__call__", counting)
+    with create_app(Settings()).test_client() as client:
+        api = Api(client, "direct")
+        found = api.data("GET", "/itemSearch", params={"term": "Oy", "item_types": "deal", "limit": "1"})
+        deal = api.data("GET", "/deals/2")
+
+    assert direct == ["searchItem", "getDeal"]
+    assert [item["item"]["type"] for item in found["items"]] == ["deal"]  # the query's arguments reached it
+    assert deal["id"] == 2  # and the path's
 
 
 @pytest.mark.parametrize(

@@ -59,32 +59,33 @@ def test_kept_json__a_record_orjson_cannot_encode_makes_the_page_plain_records()
     assert json.loads(envelope.encode({"data": items}))["data"][1]["v"] == huge
 
 
-def test_shared_json__each_shared_render_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_json__a_shared_render_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
     hits = [{"result_score": 0.5, "item": {"id": 1, "name": "Å"}}, {"result_score": 0.25, "item": {"id": 2}}]
     first = envelope.shared_json(hits)
     monkeypatch.setattr(envelope.orjson, "dumps", lambda _value: pytest.fail("encoded again"))
 
     again = envelope.shared_json(hits)
 
-    assert [id(fragment) for fragment in again] == [id(fragment) for fragment in first]
+    assert again is first
     monkeypatch.undo()
     assert json.loads(envelope.encode({"items": again})) == {"items": hits}
 
 
 def test_shared_json__another_render_with_the_same_content_is_its_own_entry() -> None:
-    hit = {"item": {"id": 1}}
-    envelope.shared_json([hit])
-    other = {"item": {"id": 2}}
+    hit = [{"item": {"id": 1}}]
+    envelope.shared_json(hit)
+    other = [{"item": {"id": 2}}]
 
-    assert json.loads(envelope.encode(envelope.shared_json([other]))) == [other]
+    assert json.loads(envelope.encode(envelope.shared_json(other))) == other
 
 
 def test_shared_json__the_slow_path_encodes_the_renders_behind_the_fragments() -> None:
     huge = 10**30
-    hits = [{"item": {"id": 1}}, {"item": {"id": 2, "v": huge}}]  # the second cannot be a fragment
-    body = {"data": {"items": envelope.shared_json(hits), "related_items": [{"value": huge}]}}
+    hits = [{"item": {"id": 1}}, {"item": {"id": 2, "v": huge}}]  # the page cannot be a fragment
+    pages = [[{"item": {"id": 3}}], hits]
+    body = {"data": {"items": [envelope.shared_json(page) for page in pages], "related_items": [{"value": huge}]}}
 
-    assert json.loads(envelope.encode(body)) == {"data": {"items": hits, "related_items": [{"value": huge}]}}
+    assert json.loads(envelope.encode(body)) == {"data": {"items": pages, "related_items": [{"value": huge}]}}
 
 
 def test_api__a_deal_list_holding_a_huge_custom_value_still_lists(api: Api) -> None:

@@ -554,3 +554,24 @@ def test_search_item__a_changed_deal_renders_again_and_the_other_types_do_not(
     assert ("deal", deal_id) in rendered
     assert {kind for kind, _ in rendered} == {"deal"}
     assert any(item["item"]["type"] == "organization" for item in after)
+
+
+def test_search_item__a_kept_page_is_looked_up_whole_and_each_page_is_its_own(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = fresh_search(api)
+    looked_up: list[int] = []
+    render_hit = search.render_hit
+
+    def counting(account: Account, hit: search.Hit, renders: Any = None) -> dict[str, Any]:
+        looked_up.append(hit.record["id"])
+        return render_hit(account, hit, renders)
+
+    monkeypatch.setattr(search, "render_hit", counting)
+
+    assert fresh_search(api) == first
+    assert looked_up == []  # the page was kept with its hits: not even the kept renders are looked up again
+    second = api.data("GET", "/itemSearch", params={"term": "Oy", "start": 1, "limit": 2},
+                      headers={"cache-control": "no-cache"})["items"]  # fmt: skip
+    assert second == first[1:3]
+    assert len(looked_up) == len(second)

@@ -154,3 +154,38 @@ def test_a_body_that_arrives_in_many_messages_is_parsed_whole(
     status, text, name = asyncio.run(run())
     assert status == 200, text
     assert name == "Sent in pieces"
+
+
+@pytest.mark.parametrize("threaded_from", [validation.THREADED_PARSE_BYTES, 64])
+def test_a_body_sent_in_chunks_without_a_length_is_read_as_sent(
+    monkeypatch: pytest.MonkeyPatch, threaded_from: int
+) -> None:
+    monkeypatch.setattr(validation, "THREADED_PARSE_BYTES", threaded_from)
+    app = create_app(Settings())
+
+    async def run() -> tuple[httpx.Response, httpx.Response, str]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as client:
+
+            def chunked(raw: bytes) -> AsyncIterator[bytes]:
+                async def pieces() -> AsyncIterator[bytes]:
+                    for start in range(0, len(raw), 100):
+                        yield raw[start : start + 100]
+
+                return pieces()
+
+            # No length given: httpx sends `Transfer-Encoding: chunked`, as a client streaming a body does.
+            headers = {"content-type": "application/json", "x-api-token": "chunked"}
+            created = await client.post("/v1/deals", content=chunked(b'{"name": "Streamed", "org_id": 1}'),
+                                        headers=headers)  # fmt: skip
+            state = (await client.get("/__mock__/tenants/chunked/state")).json()
+            state["records"]["deals"][0]["name"] = "Imported in chunks"
+            imported = await client.put("/__mock__/tenants/chunked/state", content=chunked(json.dumps(state).encode()),
+                                        headers=headers)  # fmt: skip
+            deal = await client.get(f"/v1/deals/{state['records']['deals'][0]['id']}", headers=headers)
+            return created, imported, deal.json()["data"]["name"]
+
+    created, imported, name = asyncio.run(run())
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["name"] == "Streamed"
+    assert imported.status_code == 200, imported.text
+    assert name == "Imported in chunks"

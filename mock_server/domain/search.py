@@ -190,8 +190,8 @@ def search_deals(
     def find() -> list[Hit]:
         return sorted(deal_hits(account, matcher, wanted, status=status, keep=keep), key=Hit.sort_key)
 
-    hits = kept_hits(account, ("deals", matcher.key, _fields_key(fields), person_id, organization_id, status), find)
-    return _page(account, hits, start, limit)
+    kept = kept_search(account, ("deals", matcher.key, _fields_key(fields), person_id, organization_id, status), find)
+    return kept.page(account, start, limit)
 
 
 def search_items(
@@ -215,26 +215,48 @@ def search_items(
                 hits.extend(FINDERS[kind](account, matcher, wanted))
         return sorted(hits, key=Hit.sort_key)
 
-    hits = kept_hits(account, ("items", matcher.key, tuple(sorted(asked)), _fields_key(fields)), find)
-    page = _page(account, hits, start, limit)
-    return ItemSearchResult(page, related_items(account, hits[start : start + limit]) if related else None)
+    kept = kept_search(account, ("items", matcher.key, tuple(sorted(asked)), _fields_key(fields)), find)
+    page = kept.page(account, start, limit)
+    return ItemSearchResult(page, related_items(account, kept.hits[start : start + limit]) if related else None)
 
 
 KEPT_SEARCHES = 256
+KEPT_PAGES = 16
 
 
-def kept_hits(account: Account, key: tuple[object, ...], find: Callable[[], list[Hit]]) -> list[Hit]:
+@dataclass
+class KeptSearch:
+    """A search's ranked hits and the pages of them rendered so far, kept together: what a page's renders read
+    (see `RENDER_READS`) is among what the hits are kept by, so a kept page is current while its hits are."""
+
+    hits: list[Hit]
+    pages: dict[tuple[int, int], Page] = field(default_factory=dict)
+
+    def page(self, account: Account, start: int, limit: int) -> Page:
+        """Render only the requested slice: a broad term over a large account must not render every hit. The
+        page is shared by every answer that holds it: nothing changes it after."""
+        page = self.pages.get((start, limit))
+        if page is None:
+            if len(self.pages) >= KEPT_PAGES:
+                self.pages.clear()
+            renders: dict[str, dict[tuple[object, ...], Record]] = {}
+            items = [render_hit(account, hit, renders) for hit in self.hits[start : start + limit]]
+            page = self.pages[(start, limit)] = Page(items, start, limit, start + limit < len(self.hits))
+        return page
+
+
+def kept_search(account: Account, key: tuple[object, ...], find: Callable[[], list[Hit]]) -> KeptSearch:
     """The ranked hits of a search, kept until a searched or rendered collection changes (a bounded few)."""
-    kept: dict[tuple[object, ...], list[Hit]] = account.deals.memo(
+    kept: dict[tuple[object, ...], KeptSearch] = account.deals.memo(
         "searches", dict, account.deal_fields, account.persons, account.organizations, account.products,
         account.notes, account.stages,
     )  # fmt: skip
-    hits = kept.get(key)
-    if hits is None:
+    search = kept.get(key)
+    if search is None:
         if len(kept) >= KEPT_SEARCHES:
             kept.clear()
-        hits = kept[key] = find()
-    return hits
+        search = kept[key] = KeptSearch(find())
+    return search
 
 
 def _fields_key(fields: Container[str] | None) -> tuple[str, ...] | None:
@@ -245,13 +267,6 @@ def searched(fields: Container[str] | None, kind: str) -> frozenset[str]:
     """The fields of this item type to search: all of them, or those of the asked ones that apply to it."""
     applicable = TYPE_FIELDS[kind]
     return frozenset(name for name in applicable if name in fields) if fields else applicable
-
-
-def _page(account: Account, hits: list[Hit], start: int, limit: int) -> Page:
-    """Render only the requested slice: a broad term over a large account must not render every hit."""
-    renders: dict[str, dict[tuple[object, ...], Record]] = {}
-    items = [render_hit(account, hit, renders) for hit in hits[start : start + limit]]
-    return Page(items, start, limit, start + limit < len(hits))
 
 
 # --- finding ----------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ async def search_deals(
         start=start,
         limit=limit,
     )
-    # Search hits are kept, shared renders (see `search.render_hit`): each is encoded once while it is kept.
+    # A page of hits is a kept, shared render (see `search.KeptSearch`): it is encoded once while it is kept.
     return envelope.one({"items": envelope.shared_json(result.items)}, additional={"pagination": result.pagination()})
 
 

@@ -55,7 +55,11 @@ class CrossOriginMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
-            await self.cors(scope, receive, send)
+        if (
+            scope["type"] == "http"
+            and (path == self.prefix or path.startswith(self.prefix + "/"))
+            and any(name == b"origin" for name, _ in scope["headers"])  # (ASGI header names are lowercase)
+        ):
+            await self.cors(scope, receive, send)  # a request without an `Origin` is no CORS request: nothing to do
         else:
             await self.app(scope, receive, send)

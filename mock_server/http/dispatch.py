@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
-from connexion.context import context, operation, receive, scope
+from connexion.context import _context, _operation, _receive, _scope, context, operation, receive, scope
 from connexion.decorators import StarletteDecorator
 from connexion.decorators.parameter import (
     CONTEXT_NAME,
@@ -33,16 +33,20 @@ from connexion.decorators.parameter import (
     _get_query_defaults,
     _get_val_from_param,
     _query_args_helper,
+    pythonic,
+    sanitized,
     unwrap_decorators,
 )
 from connexion.http_facts import FORM_CONTENT_TYPES
 from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation, Swagger2Operation
 from connexion.utils import deep_merge, inspect_function_arguments
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.http.docs import PreparedSwaggerUIAPI
 from mock_server.http.validation import PARSED_BODY, PARSED_QUERY
@@ -62,8 +66,18 @@ class ArgumentPlan:
         self.path = {parameter["name"]: parameter for parameter in spec.parameters if parameter["in"] == "path"}
         self.query = {parameter["name"]: parameter for parameter in spec.parameters if parameter["in"] == "query"}
         self.defaults = _get_query_defaults(self.query)
-        # Connexion deep-copies the defaults for each request; a copy of the dict is as good when none can change.
-        self.flat_defaults = all(isinstance(value, str | int | float | bool) for value in self.defaults.values())
+        # The query parameters the handler takes, by name: their argument names (Connexion passes no others).
+        self.query_arguments = {
+            name: sanitize(name) for name in self.query if has_kwargs or sanitize(name) in arguments
+        }
+        # Connexion merges the defaults into each request's query and converts them every time. Defaults that can
+        # change neither in the merge nor in the handler (no dicts, no lists) are converted once, here.
+        self.flat_defaults: dict[str, Any] | None = None
+        if all(isinstance(value, str | int | float | bool) for value in self.defaults.values()):
+            converted = {self.query_arguments[name]: _get_val_from_param(value, self.query[name])
+                         for name, value in self.defaults.items() if name in self.query_arguments}  # fmt: skip
+            if all(isinstance(value, str | int | float | bool | None) for value in converted.values()):
+                self.flat_defaults = converted
         # TRACE requests carry no body (RFC 7231 4.3.8); an operation without one gives its handler none.
         self.takes_body = spec.method.upper() != "TRACE" and (spec.is_request_body_defined or has_kwargs)
 
@@ -75,24 +89,35 @@ class ArgumentPlan:
             or (mimetype in FORM_CONTENT_TYPES and isinstance(self.spec, Swagger2Operation))
         )
 
-    def kwargs(self, request: ConnexionRequest, body: Any, files: dict[str, Any]) -> dict[str, Any]:
+    def kwargs(
+        self, path_params: dict[str, Any], query_params: dict[str, Any], body: Any = None,
+        files: dict[str, Any] | None = None, mimetype: str = "",
+    ) -> dict[str, Any]:  # fmt: skip
+        """The handler's arguments: the request's path and query parameters (as parsed by the operation's URI
+        parser), its body and files (with the media type they came as), and what the request's context holds."""
         sanitize = self.sanitize
         found: dict[str, Any] = {}
-        for name, value in request.path_params.items():
+        for name, value in path_params.items():
             definition = self.path.get(name)
             # Path values without a definition are injected ones and pass as they are.
             found[sanitize(name)] = value if definition is None else _get_val_from_param(value, definition)
-        query = dict(self.defaults) if self.flat_defaults else copy.deepcopy(self.defaults)
-        deep_merge(query, request.query_params)
-        found.update(_query_args_helper(self.query, query, self.arguments, self.has_kwargs, sanitize))
+        if self.flat_defaults is not None:  # what `_query_args_helper` gives for a merge with flat defaults
+            found.update(self.flat_defaults)
+            for name, value in query_params.items():
+                argument = self.query_arguments.get(name)
+                if argument is not None:
+                    found[argument] = _get_val_from_param(value, self.query[name])
+        else:
+            query = copy.deepcopy(self.defaults)
+            deep_merge(query, query_params)
+            found.update(_query_args_helper(self.query, query, self.arguments, self.has_kwargs, sanitize))
         if self.takes_body:
-            content_type = request.mimetype
             found.update(
                 _get_body_argument(body, operation=self.spec, arguments=self.arguments, has_kwargs=self.has_kwargs,
-                                   sanitize=sanitize, content_type=content_type)
+                                   sanitize=sanitize, content_type=mimetype)
             )  # fmt: skip
-            body_schema = self.spec.body_schema(content_type)
-            found.update(_get_file_arguments(files, self.arguments, body_schema, self.has_kwargs))
+            body_schema = self.spec.body_schema(mimetype)
+            found.update(_get_file_arguments(files or {}, self.arguments, body_schema, self.has_kwargs))
         kwargs = {sanitize(key): value for key, value in found.items()}
         for key, value in context.items():  # what middleware put in the request's context (none of ours do)
             if self.has_kwargs or key in self.arguments:
@@ -118,13 +143,12 @@ class PreparedParameterDecorator(AsyncParameterDecorator):  # type: ignore[misc]
             if plan is None:
                 # The operation in the request's context is the same object for every request to this handler.
                 plan = ArgumentPlan(operation._get_current_object(), arguments, has_kwargs, sanitize)
-            body: Any = None
-            files: dict[str, Any] = {}
-            if plan.takes_body:  # only these have a body or files to read (a read's content type is not looked up)
-                mimetype = request.mimetype
-                body = await request.get_body() if plan.wants_body(request.content_type, mimetype) else None
-                files = await request.files() if mimetype in FORM_CONTENT_TYPES else {}
-            return await function(**plan.kwargs(request, body, files))
+            if not plan.takes_body:  # no body or files to read (a read's content type is not looked up)
+                return await function(**plan.kwargs(request.path_params, request.query_params))
+            mimetype = request.mimetype
+            body = await request.get_body() if plan.wants_body(request.content_type, mimetype) else None
+            files = await request.files() if mimetype in FORM_CONTENT_TYPES else {}
+            return await function(**plan.kwargs(request.path_params, request.query_params, body, files, mimetype))
 
         return wrapper
 
@@ -175,6 +199,56 @@ class OnceDecoratedApi(AsyncApi):  # type: ignore[misc]
         return OnceDecoratedOperation.from_operation(
             operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
         )
+
+
+class DirectOperation:
+    """A bodyless operation's handler, called with the query that request validation parsed and checked, its
+    answer sent as it is: what Connexion's context middleware, its app's router, the handler's decorator chain
+    (a second request object, the query parsed again, the answer's type looked up) would do for it, done once.
+    A request that was not validated goes Connexion's way."""
+
+    def __init__(self, next_app: ASGIApp, operation: AbstractOperation, sanitize: Callable[[str], str]) -> None:
+        self.next_app = next_app
+        self.operation = operation
+        self.function = operation.function
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(self.function))
+        self.plan = ArgumentPlan(operation, arguments, has_kwargs, functools.lru_cache(maxsize=512)(sanitize))
+        self.uri_parser = operation.uri_parser_class(operation.parameters, operation.body_definition())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extensions = scope.get("extensions", {})
+        query = extensions.get(PARSED_QUERY)
+        if query is None:
+            await self.next_app(scope, receive, send)
+            return
+        # What Connexion's context middleware makes known to the handler (`connexion.context` and the like).
+        _context.set(extensions.get("connexion_context", {}))
+        _operation.set(self.operation)
+        _receive.set(receive)
+        _scope.set(scope)
+        path_params = self.uri_parser.resolve_path(scope.get("path_params", {}))
+        response = await self.function(**self.plan.kwargs(path_params, query))
+        if not isinstance(response, Response):
+            raise TypeError(f"{self.operation.operation_id} answered {type(response).__name__}, not a Response")
+        await response(scope, receive, send)
+
+
+class DirectAPI(RoutedAPI[Any]):  # type: ignore[misc]
+    def __init__(self, *args: Any, pythonic_params: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sanitize = pythonic if pythonic_params else sanitized
+        self.add_paths()
+
+    def make_operation(self, operation: AbstractOperation) -> Any:
+        bodyless = not operation.request_body and operation.method.upper() != "TRACE"
+        return DirectOperation(self.next_app, operation, self.sanitize) if bodyless else self.next_app
+
+
+class DirectMiddleware(RoutedMiddleware[DirectAPI]):  # type: ignore[misc]
+    """Bodyless operations' handlers called straight from the validated request (see `DirectOperation`); the
+    others, and any request validation did not parse, go on through Connexion's context middleware and app."""
+
+    api_cls = DirectAPI
 
 
 class DocsSwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]

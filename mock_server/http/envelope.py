@@ -75,24 +75,21 @@ _FRAGMENTS: dict[int, int] = {}  # id of an encoding in `_ENCODED` -> id of its 
 MAX_ENCODED = 4096
 
 
-def shared_json(renders: Sequence[Any]) -> list[Any]:
-    """Renders that are kept and shared (and so never changed, like search hits), each encoded once while it is
-    kept: a page of them is encoded by joining their bytes. A render orjson cannot encode stays as it is."""
-    encoded: list[Any] = []
-    for render in renders:
-        entry = _ENCODED.get(id(render))
-        if entry is None or entry[0] is not render:
-            try:
-                fragment: Any = orjson.Fragment(orjson.dumps(render))
-            except TypeError:
-                fragment = render
-            if len(_ENCODED) >= MAX_ENCODED:
-                _ENCODED.clear()
-                _FRAGMENTS.clear()
-            entry = _ENCODED[id(render)] = (render, fragment)
-            _FRAGMENTS[id(fragment)] = id(render)
-        encoded.append(entry[1])
-    return encoded
+def shared_json(render: Any) -> Any:
+    """A render that is kept and shared (and so never changed, like a page of search hits), encoded once while it
+    is kept: an answer that holds it is encoded by joining its bytes. A render orjson cannot encode stays as it is."""
+    entry = _ENCODED.get(id(render))
+    if entry is None or entry[0] is not render:
+        try:
+            fragment: Any = orjson.Fragment(orjson.dumps(render))
+        except TypeError:
+            fragment = render
+        if len(_ENCODED) >= MAX_ENCODED:
+            _ENCODED.clear()
+            _FRAGMENTS.clear()
+        entry = _ENCODED[id(render)] = (render, fragment)
+        _FRAGMENTS[id(fragment)] = id(render)
+    return entry[1]
 
 
 def respond(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

@@ -66,6 +66,9 @@ class LimitsMiddleware:
         except FinteskError as error:
             await _refuse(send, error)
             return
+        if not _has_body(scope["headers"]):  # nothing to count: HTTP/1.1 sends a body only with one of these
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
 
@@ -110,6 +113,10 @@ def _check_headers(headers: list[tuple[bytes, bytes]], limit: int) -> None:
                 raise TooLarge(f"Header 'content-length': {value[:40].decode('latin-1')!r} is not a byte count.")
             if int(value) > limit:
                 raise TooLarge(_too_large(limit))
+
+
+def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name in (b"content-length", b"transfer-encoding") for name, _ in headers)
 
 
 def _too_large(limit: int) -> str:

@@ -12,6 +12,7 @@ import copy
 from collections.abc import AsyncGenerator
 from functools import cached_property
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
@@ -29,7 +30,7 @@ from connexion.utils import extract_content_type, is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, Draft7Validator, ValidationError
 from jsonschema.exceptions import best_match
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.data.bulk import no_collection
 from mock_server.http import bigjson, limits
@@ -295,6 +296,7 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parameters = self.parameters
         request = ConnexionRequest(scope, uri_parser=parameters.uri_parser)
+        request._query_params = parameters.uri_parser.resolve_query(query_lists(scope.get("query_string", b"")))
         parameters.validate_request(request)
         # The handler's request parses the same query with a parser of the same parameters: hand it this parse.
         scope.setdefault("extensions", {})[PARSED_QUERY] = request.query_params
@@ -304,12 +306,55 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
         mime_type, encoding = self.extract_content_type(scope["headers"])
         validator = self.body_validator(mime_type, encoding)
         if validator is not None:
+            receive, scope = await with_length(receive, scope)
             receive, scope = await validator.wrap_receive(receive, scope=scope)
             if extract_content_type(scope["headers"]) is None:
                 # Validation took a body without a type for the operation's own (JSON); the handler must read it
                 # as that too, not as raw bytes.
                 scope = {**scope, "headers": [*scope["headers"], (b"content-type", mime_type.encode("latin-1"))]}
         await self.next_app(scope, receive, send)
+
+
+async def with_length(receive: Receive, scope: Scope) -> tuple[Receive, Scope]:
+    """A body sent in chunks (`Transfer-Encoding`, no `Content-Length`) read whole and given the length header
+    Connexion's body validation goes by: without one, it takes the body for missing. (The body's size is
+    bounded before this, by `LimitsMiddleware`.) Any other request is left as it is."""
+    names = {name for name, _ in scope["headers"]}
+    if b"content-length" in names or b"transfer-encoding" not in names:
+        return receive, scope
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: let the validator meet that as it would
+            return _replayed([message], receive), scope
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    # A state import of hundreds of megabytes is joined in a worker thread (bytes.join lets the lock go).
+    size = sum(map(len, chunks))
+    body = b"".join(chunks) if size <= THREADED_PARSE_BYTES else await asyncio.to_thread(b"".join, chunks)
+    headers = [(name, value) for name, value in scope["headers"] if name != b"transfer-encoding"]
+    headers.append((b"content-length", str(len(body)).encode("latin-1")))
+    whole: Message = {"type": "http.request", "body": body, "more_body": False}
+    return _replayed([whole], receive), {**scope, "headers": headers}
+
+
+def _replayed(messages: list[Message], receive: Receive) -> Receive:
+    pending = iter(messages)
+
+    async def replaying() -> Message:
+        return next(pending, None) or await receive()
+
+    return replaying
+
+
+def query_lists(query_string: bytes) -> dict[str, list[str]]:
+    """The query's values by name, in the order sent: what Connexion's request reads from Starlette's query
+    parameters before its URI parser resolves them, without building the multidict first."""
+    lists: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        lists.setdefault(name, []).append(value)
+    return lists
 
 
 MAX_KEPT_BODY_TYPES = 16
