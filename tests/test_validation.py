@@ -90,6 +90,35 @@ def test_nullable_as_null_type__null_only_where_the_schema_says_nullable() -> No
     assert schema["properties"]["loose"]["type"] == "integer"  # the spec's own schema is left as it was
 
 
+def test_nullable_as_null_type__a_sub_schema_standing_in_many_places_is_converted_once_and_alike() -> None:
+    shared = {"type": "string", "nullable": True}  # a `$ref` resolved in place: one object, many places
+    schema = {"type": "object", "properties": {"a": shared, "b": {"type": "array", "items": shared}}}
+
+    converted = nullable_as_null_type(schema)
+
+    assert (
+        converted["properties"]["a"]
+        == converted["properties"]["b"]["items"]
+        == {"type": ["string", "null"], "nullable": True}
+    )
+    assert converted["properties"]["a"] is converted["properties"]["b"]["items"]  # one copy for the one original
+    assert shared == {"type": "string", "nullable": True}
+
+
+def test_the_spec_components_are_compiled_with_a_body_only_while_a_ref_needs_them() -> None:
+    components = {"schemas": {"Name": {"type": "string"}}}
+    resolved = {"type": "object", "properties": {"name": {"type": "string"}}, "components": components}
+    pointing = {"type": "object", "properties": {"name": {"$ref": "#/components/schemas/Name"}},
+                "components": components}  # fmt: skip
+
+    assert "components" not in validation.without_unused_components(resolved)
+    assert validation.without_unused_components(pointing) is pointing
+    for schema in (resolved, pointing):
+        validator = CompiledValidator(schema, Draft4Validator(schema))
+        assert validator.compiled is not None
+        assert validator.compiled.is_valid({"name": "a"}) and not validator.compiled.is_valid({"name": 7})
+
+
 def test_api__a_nullable_body_field_takes_null_and_a_typed_one_names_itself(api: Api) -> None:
     assert api.data("PUT", "/deals/1", json={"channel": None, "origin_id": None})["id"] == 1
 
