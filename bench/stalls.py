@@ -50,6 +50,7 @@ class Kind:
 IDLE = "no request (the machine's own noise)"
 KINDS = (
     Kind(IDLE, "GET", "/__mock__/health"),
+    Kind("page of deals (the tenant's first request)", "GET", "/v1/deals?limit=100"),
     Kind("page of deals", "GET", "/v1/deals?limit=100"),
     Kind("first activities page", "GET", "/v1/activities?limit=100"),
     Kind("activities page", "GET", "/v1/activities?limit=100"),
