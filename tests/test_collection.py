@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from mock_server.domain import collection as collection_module
-from mock_server.domain.collection import Collection, Layered, Shed, let_go, listed, paginate, sorted_lazily
+from mock_server.domain.collection import PIECE, Collection, Layered, Shed, let_go, listed, paginate, sorted_lazily
 from mock_server.errors import MissingReference, NotFound
 
 
@@ -493,3 +494,12 @@ def test_memo__a_fork_keeps_its_own() -> None:
     fork.add({"name": "Dora", "org_id": 10})
     assert fork.memo("count", lambda: len(list(fork.active()))) == 4
     assert original.memo("count", lambda: -1) == 3
+
+
+def test_the_next_id_follows_the_highest_loaded_one_in_whatever_order_and_however_many() -> None:
+    ids = [*range(1, 3 * PIECE + 7)]
+    random.Random(5).shuffle(ids)
+    collection = Collection("Thing", [{"id": record_id} for record_id in ids])
+
+    assert collection.last_id == 3 * PIECE + 6
+    assert collection.add({})["id"] == 3 * PIECE + 7
