@@ -14,13 +14,13 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.control.tenancy import mask_token, tokens_of, under
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
 from mock_server.http import limits
-from mock_server.http.asgi import StatusRecorder
+from mock_server.http.asgi import StatusRecorder, read_request, replayed
 
 MAX_TENANTS = 1000
 MAX_TEXT_BYTES = 10 * 1024
@@ -164,16 +164,12 @@ class JournalMiddleware:
             return
         tokens = tokens_of(scope)
         started, stamp = time.perf_counter(), self.journal.stamp(tokens[0] if tokens else "")
-        messages, body = await _read_body(receive)
-        replay = iter(messages)
-
-        async def replaying_receive() -> Message:
-            # The app reads the body we already consumed; after it, disconnects come from the real channel.
-            return next(replay, None) or await receive()
-
+        messages, pieces = await read_request(receive)
+        body = b"".join(pieces)
         answer = StatusRecorder(send)
         try:
-            await self.app(scope, replaying_receive, answer)
+            # The app reads the body already read here; after it, disconnects come from the real channel.
+            await self.app(scope, replayed(messages, receive), answer)
         finally:
             self._record(scope, body, answer.status, started, stamp)
 
@@ -208,18 +204,3 @@ def _complete(entry: dict[str, Any]) -> None:
     ordered = {**{key: entry[key] for key in ("id", "time", "method", "path")}, **details, **entry}
     entry.clear()
     entry.update(ordered)
-
-
-async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
-    """Every message of the request body as received, and the body they carry."""
-    messages: list[Message] = []
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return messages, b"".join(chunks)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.types import Message, Send
+from starlette.types import Message, Receive, Send
 
 
 class StatusRecorder:
@@ -17,3 +17,29 @@ class StatusRecorder:
         if message["type"] == "http.response.start":
             self.status = message["status"]
         await self._send(message)
+
+
+async def read_request(receive: Receive) -> tuple[list[Message], list[bytes]]:
+    """Every message of the request's body as received (up to its last, or to a disconnect), and the pieces of
+    the body they carry."""
+    messages: list[Message] = []
+    pieces: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        pieces.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return messages, pieces
+
+
+def replayed(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that gives `messages` first (a body already read), then whatever `receive` gives (disconnects)."""
+    pending = iter(messages)
+
+    async def replaying() -> Message:
+        return next(pending, None) or await receive()
+
+    return replaying

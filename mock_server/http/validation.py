@@ -34,6 +34,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.data.bulk import no_collection
 from mock_server.http import bigjson, limits
+from mock_server.http.asgi import read_request, replayed
 
 # Draft 4 knows no `date` format; the API's dates must be real ones, so use the checker that does.
 FORMATS = Draft7Validator.FORMAT_CHECKER
@@ -355,30 +356,16 @@ async def with_length(receive: Receive, scope: Scope) -> tuple[Receive, Scope]:
     names = {name for name, _ in scope["headers"]}
     if b"content-length" in names or b"transfer-encoding" not in names:
         return receive, scope
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away: let the validator meet that as it would
-            return _replayed([message], receive), scope
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
+    messages, pieces = await read_request(receive)
+    if messages[-1]["type"] != "http.request":  # the client went away: let the validator meet that as it would
+        return replayed(messages, receive), scope
     # A state import of hundreds of megabytes is joined in a worker thread (bytes.join lets the lock go).
-    size = sum(map(len, chunks))
-    body = b"".join(chunks) if size <= THREADED_PARSE_BYTES else await asyncio.to_thread(b"".join, chunks)
+    size = sum(map(len, pieces))
+    body = b"".join(pieces) if size <= THREADED_PARSE_BYTES else await asyncio.to_thread(b"".join, pieces)
     headers = [(name, value) for name, value in scope["headers"] if name != b"transfer-encoding"]
     headers.append((b"content-length", str(len(body)).encode("latin-1")))
     whole: Message = {"type": "http.request", "body": body, "more_body": False}
-    return _replayed([whole], receive), {**scope, "headers": headers}
-
-
-def _replayed(messages: list[Message], receive: Receive) -> Receive:
-    pending = iter(messages)
-
-    async def replaying() -> Message:
-        return next(pending, None) or await receive()
-
-    return replaying
+    return replayed([whole], receive), {**scope, "headers": headers}
 
 
 def query_lists(query_string: bytes) -> dict[str, list[str]]:
