@@ -240,8 +240,9 @@ class DirectAPI(RoutedAPI[Any]):  # type: ignore[misc]
         self.add_paths()
 
     def make_operation(self, operation: AbstractOperation) -> Any:
-        bodyless = not operation.request_body and operation.method.upper() != "TRACE"
-        return DirectOperation(self.next_app, operation, self.sanitize) if bodyless else self.next_app
+        direct = DirectOperation(self.next_app, operation, self.sanitize)
+        # The argument plan says whether the handler takes a body, as it does for Connexion's own path.
+        return self.next_app if direct.plan.takes_body else direct
 
 
 class DirectMiddleware(RoutedMiddleware[DirectAPI]):  # type: ignore[misc]
