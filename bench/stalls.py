@@ -63,7 +63,7 @@ KINDS = (
     Kind("deals summary", "GET", "/v1/deals/summary"),
     Kind("timeline, 500 quarters", "GET", "/v1/deals/timeline?" + TIMELINE),
     Kind("one deal", "GET", "/v1/deals/1"),
-    Kind("create a deal", "POST", "/v1/deals", {"title": "Stall probe", "org_id": 1}),
+    Kind("create a deal", "POST", "/v1/deals", {"name": "Stall probe", "org_id": 1}),
     Kind("state export", "GET", f"/__mock__/tenants/{TOKEN}/state"),
     Kind("a new tenant's first page", "GET", "/v1/deals?limit=100", token="bench-stalls-2"),
 )
