@@ -12,6 +12,7 @@ import pytest
 import yaml
 from connexion.json_schema import Draft4RequestValidator, resolve_refs
 from jsonschema import Draft4Validator
+from starlette.datastructures import QueryParams
 
 from mock_server import SPEC_PATH
 from mock_server.app import create_app
@@ -218,3 +219,14 @@ def test_a_body_sent_in_chunks_without_a_length_is_read_as_sent(
     assert created.json()["data"]["name"] == "Streamed"
     assert imported.status_code == 200, imported.text
     assert name == "Imported in chunks"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [b"", b"term=Oy", b"ids=1,2&ids=3&limit=", b"a=1&b=2&a=3", b"name=%C3%85sa+Oy&x=%26", b"flag&=&k=v=w", b"a=1;b=2"],
+)
+def test_query_lists__the_lists_connexion_reads_from_starlettes_query_parameters(query: bytes) -> None:
+    params = QueryParams(query)
+
+    assert validation.query_lists(query) == {name: params.getlist(name) for name in params}
+    assert list(validation.query_lists(query)) == list(params)  # names in the order first sent
