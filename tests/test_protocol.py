@@ -10,8 +10,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 
-from mock_server.http.protocol import FLUSH_BYTES, MAX_HEAD_BYTES, CoalescedTransport
+from mock_server.http.protocol import FLUSH_BYTES, MAX_HEAD_BYTES, CoalescedTransport, MockHttpProtocol
 from tests.server import running_server
 
 
@@ -19,7 +21,7 @@ class RecordingTransport(asyncio.Transport):
     def __init__(self) -> None:
         super().__init__()
         self.writes: list[bytes] = []
-        self.closed = False
+        self.closed = self.ended = False
 
     def write(self, data: Any) -> None:
         self.writes.append(bytes(data))
@@ -29,6 +31,15 @@ class RecordingTransport(asyncio.Transport):
 
     def close(self) -> None:
         self.closed = True
+
+    def write_eof(self) -> None:
+        self.ended = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": ("127.0.0.1", 1)}.get(name, default)
@@ -131,3 +142,56 @@ def test_answers_on_one_connection_arrive_whole_and_in_order(address: tuple[str,
     assert [status for status, _, _ in found] == [201, 200, 200]
     assert json.loads(found[0][2])["data"]["name"] == "Coalesced"
     assert json.loads(found[1][2])["data"]["id"] == 1 == json.loads(found[2][2])["data"]["id"]
+
+
+async def _body_length_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers the length of the request's body, once it has read all of it."""
+    size, more = 0, True
+    while more:
+        message = await receive()
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(str(size)))]})
+    await send({"type": "http.response.body", "body": str(size).encode()})
+
+
+def _fed(*chunks: bytes) -> tuple[list[tuple[int, dict[str, str], bytes]], bool]:
+    """The answers a connection writes when its requests arrive as `chunks`, each one read of the socket, and
+    whether it ended its side of the connection."""
+
+    async def scenario() -> tuple[bytes, bool]:
+        config = Config(app=_body_length_app, lifespan="off", access_log=False)
+        socket_side = RecordingTransport()
+        protocol = MockHttpProtocol(config=config, server_state=ServerState(), app_state={})
+        protocol.connection_made(socket_side)
+        for chunk in chunks:
+            protocol.data_received(chunk)
+        while protocol.cycle is not None and not protocol.cycle.response_complete:
+            await asyncio.sleep(0)  # a turn of the loop: the app runs until it has answered
+        ended = socket_side.ended
+        protocol.transport.close()  # sends what the last turn wrote
+        return b"".join(socket_side.writes), ended
+
+    raw, ended = asyncio.run(scenario())
+    return answers(raw), ended
+
+
+def test_a_read_that_ends_a_big_body_is_not_taken_for_a_head() -> None:
+    # A big upload's last read of the socket (up to 256 kB) ends its body: none of it is a head to bound.
+    body = b"x" * (MAX_HEAD_BYTES * 2)
+    head = b"PUT /state HTTP/1.1\r\nhost: mock\r\ncontent-length: %d\r\n\r\n" % len(body)
+    [(status, _, answer)], ended = _fed(head + body[:1000], body[1000:])
+    assert (status, answer) == (200, str(len(body)).encode())
+    assert not ended
+
+
+def test_a_head_begun_in_the_read_that_ends_a_request_is_still_bounded() -> None:
+    body = b"x" * 1000
+    put = b"PUT /state HTTP/1.1\r\nhost: mock\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+    endless = b"GET / HTTP/1.1\r\nhost: mock\r\nx-padding: " + b"a" * (MAX_HEAD_BYTES // 2)
+    found, ended = _fed(put + endless, b"a" * (MAX_HEAD_BYTES + 1))
+    # The whole request is answered first; the head after it is refused once the next read takes it past the
+    # bound, and the connection ends.
+    assert [(status, body) for status, _, body in found][:1] == [(200, b"1000")]
+    assert [status for status, _, _ in found] == [200, 431]
+    assert ended

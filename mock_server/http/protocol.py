@@ -7,7 +7,8 @@
   passes `FLUSH_BYTES`, so that the socket's flow control still paces big answers).
 - **A bounded head.** The httptools parser takes a request head of any size (uvicorn bounds only its h11
   parser), so a client could send headers without end. `MockHttpProtocol` counts what arrives while a head is
-  incomplete; past `MAX_HEAD_BYTES` it answers 431 in the Fintesk envelope and ends its side of the connection.
+  incomplete; past `MAX_HEAD_BYTES` it answers 431 in the Fintesk envelope (after the answers to the requests
+  that came before it on the connection) and ends its side of the connection.
   What the client still sends is read and dropped for a while (`LINGER_S`, `LINGER_BYTES`), so that closing does
   not reset the connection before the client has read the answer. Heads under the bound still meet
   `LimitsMiddleware`'s checks of the parsed headers.
@@ -83,6 +84,8 @@ class MockHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head: int | None = 0  # bytes received while the current request's head is incomplete; None after
+        # A request ended within the chunk being parsed: how much of that chunk is the next head is not known.
+        self._ended_in_chunk = False
         self._dropped: int | None = None  # bytes dropped since a head was refused; None before
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -95,6 +98,7 @@ class MockHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._head = 0  # what arrives next is the next request's head
+        self._ended_in_chunk = True
 
     def data_received(self, data: bytes) -> None:
         if self._dropped is not None:
@@ -102,14 +106,38 @@ class MockHttpProtocol(HttpToolsProtocol):
             if self._dropped > LINGER_BYTES:
                 self.transport.close()
             return
+        self._ended_in_chunk = False
         super().data_received(data)
-        # Counted after parsing: the chunk that completes a head may carry the start of its body.
-        if self._head is not None:
+        # Counted after parsing: the chunk that completes a head may carry the start of its body. A chunk that
+        # ends a request is not counted at all: most of it may be that request's body (the last 256 kB of a big
+        # upload), so a head begun there is bounded from the next chunk on, at most one chunk late.
+        if self._head is not None and not self._ended_in_chunk:
             self._head += len(data)
             if self._head > MAX_HEAD_BYTES:
                 self._refuse_head()
 
     def _refuse_head(self) -> None:
+        """Drop what the client sends from now on, and answer 431 once the requests before the refused head (one
+        in flight, any waiting their turn) have had their answers."""
+        if self.transport.is_closing() or self._dropped is not None:
+            return
+        self._dropped = 0
+        self.flow.resume_reading()  # read and dropped, not left to fill the socket's buffers
+        if self.cycle is None or self.cycle.response_complete:
+            self._answer_refusal()
+
+    def on_response_complete(self) -> None:
+        if self._dropped is None:
+            super().on_response_complete()
+            return
+        self.server_state.total_requests += 1
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._answer_refusal()
+
+    def _answer_refusal(self) -> None:
         if self.transport.is_closing():
             return
         body = envelope.encode(
@@ -120,6 +148,5 @@ class MockHttpProtocol(HttpToolsProtocol):
             b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
         )
         self.transport.write(head + body)
-        self._dropped = 0
         self.transport.write_eof()
         self.loop.call_later(LINGER_S, self.transport.close)
