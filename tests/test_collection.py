@@ -10,7 +10,17 @@ from typing import Any
 import pytest
 
 from mock_server.domain import collection as collection_module
-from mock_server.domain.collection import PIECE, Collection, Layered, Shed, let_go, listed, paginate, sorted_lazily
+from mock_server.domain.collection import (
+    PIECE,
+    Collection,
+    Layered,
+    Shed,
+    let_go,
+    let_go_whole,
+    listed,
+    paginate,
+    sorted_lazily,
+)
 from mock_server.errors import MissingReference, NotFound
 
 
@@ -304,6 +314,45 @@ def test_shed__a_dropped_shed_lets_go_of_every_item() -> None:
     alive = [weakref.ref(item) for item in shed]
     del shed
     assert all(ref() is None for ref in alive)
+
+
+class Table(dict[int, Any]):
+    """A dict its items can watch (a plain dict takes no weak reference)."""
+
+
+class Watched:
+    """An item that notes, as it is freed, how many items its table still held: None once the table was gone."""
+
+    def __init__(self, table: Table, deaths: list[int | None]) -> None:
+        self.table = weakref.ref(table)
+        self.deaths = deaths
+
+    def __del__(self) -> None:
+        table = self.table()
+        self.deaths.append(None if table is None else len(table))
+
+
+def test_let_go_whole__frees_long_containers_however_deep_an_item_at_a_time() -> None:
+    deaths: list[int | None] = []
+    table = Table()
+    table.update((number, Watched(table, deaths)) for number in range(3 * PIECE))
+    # As a collection holds it: an attribute's entry (a memo's stamp and value) among a long list.
+    box: list[Any] = [{"memo": {"renders": [(1, table)] + list(range(PIECE))}}]
+    del table
+    let_go_whole(box)
+    assert box == [] and len(deaths) == 3 * PIECE
+    # Each item was freed while its table was still there, one fewer each time: never the whole table at once
+    # (freeing a dict whole clears the weak references to it before its items go).
+    assert deaths == list(range(3 * PIECE - 1, -1, -1))
+
+
+def test_let_go_whole__leaves_what_something_else_still_holds_as_it_is() -> None:
+    shared = list(range(3 * PIECE))
+    inner = {"shared": shared, "own": list(range(3 * PIECE))}
+    let_go_whole([{"inner": inner}])  # `inner` is still held here: given up, not emptied
+    assert inner["own"] == list(range(3 * PIECE))
+    let_go_whole([{"shared": shared, "own": list(range(3 * PIECE))}])
+    assert shared == list(range(3 * PIECE))
 
 
 def out_of_order(collection: Collection) -> dict[str, dict[Any, list[int]]]:

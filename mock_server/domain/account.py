@@ -13,7 +13,7 @@ from typing import Any
 from mock_server.domain import money
 from mock_server.domain.activities import Activities, ActivityTypes
 from mock_server.domain.clock import Clock, parse_datetime
-from mock_server.domain.collection import Collection, Record
+from mock_server.domain.collection import Collection, Record, back_reference
 from mock_server.domain.deal_products import DealProducts
 from mock_server.domain.deals import Deals
 from mock_server.domain.fields import Fields
@@ -124,7 +124,7 @@ class Account:
         for name, collection in self.collections().items():
             clone = collection.fork()
             if hasattr(clone, "account"):
-                clone.account = account
+                clone.account = back_reference(account)
             setattr(account, name, clone)
         return account
 

@@ -8,7 +8,7 @@ from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from mock_server.domain.collection import Collection, Kept, Record
+from mock_server.domain.collection import Collection, Kept, Record, back_reference
 from mock_server.domain.related import Related
 from mock_server.errors import MissingReference
 
@@ -50,7 +50,7 @@ class Activities(Collection):
 
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Activity", records, indexes=("deal_id", "person_id", "org_id"))
-        self.account = account
+        self.account = back_reference(account)
         for activity in self.all():
             activity.setdefault("last_updated_by_user_id", None)
 
@@ -295,7 +295,7 @@ def key_string(name: str) -> str:
 class ActivityTypes(Collection):
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Activity type", records)
-        self.account = account
+        self.account = back_reference(account)
 
     def ordered(self) -> list[Record]:
         return sorted(self.active(), key=lambda record: (record["order_nbr"], record["id"]))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import money
 from mock_server.domain.clock import DATETIME_FORMAT, parse_datetime
-from mock_server.domain.collection import Collection, Record, let_go
+from mock_server.domain.collection import Collection, Record, back_reference, let_go
 from mock_server.domain.related import Related, user_summary
 from mock_server.errors import Invalid, NotFound
 
@@ -47,7 +47,7 @@ class KeptRender:
 class Deals(Collection):
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Deal", records, indexes=("person_id", "org_id", "stage_id"))
-        self.account = account
+        self.account = back_reference(account)
         # Renders by deal id, valid for the stamp of versions they were made at (see `render`).
         self._renders: tuple[tuple[int, ...], dict[int, KeptRender]] = ((), {})
         for deal in self.all():
