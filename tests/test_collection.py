@@ -14,6 +14,7 @@ from mock_server.domain.collection import (
     PIECE,
     Collection,
     Layered,
+    Sharded,
     Shed,
     let_go,
     let_go_whole,
@@ -511,6 +512,56 @@ def test_fork__a_layered_fork_behaves_as_a_copied_one(
     exercised(layered)
     assert seen(layered) == seen(copied)
     assert seen(origin) == before
+
+
+def test_sharded__reads_and_iterates_as_a_dict_filled_in_the_same_order_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(collection_module, "SHARD", 4)
+    records = [{"id": record_id} for record_id in (2, 3, 5, 8, 13, 21, 34, 55, 89, 144)]  # gaps cost nothing
+    sharded, plain = Sharded(records), {record["id"]: record for record in records}
+    assert len(sharded._shards) == 3  # the structure under test
+    for table in (sharded, plain):
+        table[5] = {"id": 5, "changed": True}
+        table[145] = {"id": 145}  # fills the last shard
+        table[200] = {"id": 200}  # starts a new one
+    assert list(sharded) == list(plain) and list(sharded.values()) == list(plain.values())
+    assert list(sharded.items()) == list(plain.items()) and len(sharded) == len(plain) == 12
+    probes: list[Any] = [-1, 0, 1, 2, 4, 5, 8.0, 9, 144, 145, 146, 200, 10**30, None, "5", (5,), True]
+    for probe in probes:
+        assert (probe in sharded, sharded.get(probe), sharded.get(probe, "-")) == (
+            probe in plain,
+            plain.get(probe),
+            plain.get(probe, "-"),
+        ), probe
+    assert sharded[21] == {"id": 21}
+    with pytest.raises(KeyError):
+        sharded[4]
+    # An id below the highest that is not yet held goes to the shard of its range (a collection never sets one).
+    sharded[1] = {"id": 1}
+    sharded[9] = {"id": 9}
+    assert sharded[1] == {"id": 1} and sharded[9] == {"id": 9} and len(sharded) == 14
+
+
+def test_a_collection_loaded_with_ascending_ids_is_sharded_only_when_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(collection_module, "SHARD", 4)
+    assert isinstance(people(12)._records, Sharded)
+    assert isinstance(people(4)._records, dict)
+    shuffled = [{"id": record_id} for record_id in (1, 2, 3, 5, 4, 6, 7)]
+    assert isinstance(Collection("Thing", shuffled)._records, dict)  # their order would not be kept
+
+
+@pytest.mark.parametrize("fork", [lambda collection: collection, Collection.fork, forked_twice])
+def test_a_sharded_collection_behaves_as_a_dict_of_records_does(
+    monkeypatch: pytest.MonkeyPatch, fork: Callable[[Collection], Collection]
+) -> None:
+    plain = exercised(fork(people(12)))
+    monkeypatch.setattr(collection_module, "SHARD", 4)
+    origin = people(12)
+    assert isinstance(origin._records, Sharded)  # the structure under test
+    before = seen(origin)
+    sharded = exercised(fork(origin))
+    assert seen(sharded) == seen(plain)
+    if sharded is not origin:
+        assert seen(origin) == before
 
 
 # --- memo (views kept until the records change) ------------------------------------------------------------------

@@ -125,10 +125,36 @@ def test_unquoted_time_is_named_like_any_wrong_type(fixture_copy: Path) -> None:
         load(fixture_copy)
 
 
-@pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lists are checked a few records at a time, so the bundled set spans many parts."""
+@pytest.fixture(params=["one set", "sharded"])
+def small_parts(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Lists are checked a few records at a time, so the bundled set spans many parts; their ids are kept in one
+    set each, or (as a list of a million records keeps them) in a `ShardedIds`."""
     monkeypatch.setattr(fixtures, "PART", 3)
+    if request.param == "sharded":
+        monkeypatch.setattr(fixtures, "MANY_IDS", 0)
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_a_dangling_user_or_a_duplicate_id_in_a_later_part_is_refused(fixture_copy: Path) -> None:
+    edit(fixture_copy, "deals", 30, user_id=77)
+    with pytest.raises(FixtureError, match=r"deals\.yaml: record id 30: field 'user_id': users has no record"):
+        load(fixture_copy)
+    edit(fixture_copy, "deals", 30, user_id=1, id=3)
+    with pytest.raises(FixtureError, match=r"deals\.yaml.*\(id 3\): field 'id': id 3 is used twice"):
+        load(fixture_copy)
+
+
+def test_sharded_ids_answer_as_a_set() -> None:
+    values = [*range(-5, 300, 7), "a", None, 2**70]
+    sharded, plain = fixtures.ShardedIds(), set(values)
+    sharded.update(values)
+    sharded.update(values[:10])
+    assert len(sharded) == len(plain)
+    probes = [*range(-10, 310), "a", "b", None, 2**70, 2**70 + 1, 3.0]
+    assert [probe in sharded for probe in probes] == [probe in plain for probe in probes]
+    assert sharded.issuperset(values) and not sharded.issuperset([*values, 1])
+    widened = sharded | {1, "b"}
+    assert 1 in widened and "b" in widened and 1 not in sharded
 
 
 @pytest.mark.usefixtures("small_parts")

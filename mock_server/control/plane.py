@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -30,6 +30,8 @@ from mock_server.domain.collection import let_go
 from mock_server.errors import Invalid, NotFound
 from mock_server.http import envelope
 from mock_server.settings import Settings
+
+T = TypeVar("T")
 
 DURATION = re.compile(r"(\d+)([dhms])")
 UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -79,9 +81,7 @@ class ControlPlane:
         runs in a worker thread, so other tenants are served meanwhile; the new account replaces the old at once."""
         seed = tenant_seed(self.tenants.seed, token)
         try:
-            account = await asyncio.to_thread(
-                _built, import_state, state, Clock(base=self.clock), seed=seed, owned=True
-            )  # fmt: skip
+            account = await _off_loop(import_state, state, Clock(base=self.clock), seed=seed, owned=True)
         except FixtureError as error:
             raise Invalid(str(error)) from None
         await self.tenants.swap_in(token, account)
@@ -91,7 +91,7 @@ class ControlPlane:
         """Replace the tenant's account with a fixture set read, checked and built in a worker thread."""
         folder = self.fixture_folder(name)
         try:
-            account = await asyncio.to_thread(_built, self._fixture_account, token, folder)
+            account = await _off_loop(self._fixture_account, token, folder)
         except FixtureError as error:
             raise Invalid(f"fixtures: {error}") from None
         await self.tenants.swap_in(token, account, keep_clock=True)
@@ -199,9 +199,9 @@ class ControlPlane:
     async def apply_scenario_served(self, name: str, token: str | None) -> dict[str, Any]:
         """`apply_scenario` for a request: the scenario is read (and its account generated and built, for one
         tenant) in a worker thread, and a big account's requests in flight end first (see `Tenants.swap_in`)."""
-        scenario = await asyncio.to_thread(_built_scenario, name)
+        scenario = await _off_loop(_scenario, name)
         if token is not None:
-            account = await asyncio.to_thread(_built, self.tenants.fresh, token, scenario.fixture)
+            account = await _off_loop(self.tenants.fresh, token, scenario.fixture)
             await self.tenants.swap_in(token, account, keep_clock=True)
         else:
             await self.tenants.settled()
@@ -336,12 +336,13 @@ def _scenario(name: str) -> Scenario:
         raise NotFound(str(error)) from None
 
 
-def _built_scenario(name: str) -> Scenario:
-    with no_collection():
-        return _scenario(name)
+async def _off_loop(build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`build(...)` in a worker thread, the GIL switching as for big work meanwhile (see `bounded.switching`)."""
+    with bounded.switching():
+        return await asyncio.to_thread(_built, build, *args, **kwargs)
 
 
-def _built(build: Callable[..., Account], *args: Any, **kwargs: Any) -> Account:
+def _built(build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`build(...)` without the cyclic collector walking the records it makes (see `no_collection`)."""
     with no_collection():
         return build(*args, **kwargs)
