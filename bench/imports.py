@@ -3,7 +3,8 @@
 Two measurements on a generated account exported as a state: `import_state` alone (the build, taking the
 records as the server takes a parsed body's), and the control plane's `PUT /__mock__/tenants/{token}/state` served
 in process while another client asks `GET /__mock__/health` 10 ms after each answer; the longest wait, from when a
-probe meant to ask to its answer, is how long the import held the event loop.
+probe meant to ask to its answer, is how long the import held the event loop. Then the imported tenant is reset,
+probed the same way until its account has been let go of (in a worker thread, after the answer).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import asyncio
 import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,38 +50,58 @@ def build_rate(state: dict[str, Any]) -> dict[str, Any]:
 
 
 async def served_import(body: bytes, max_import_mb: int) -> dict[str, Any]:
+    """The served import of `body`, then a reset of the imported tenant until its account is let go of: for each,
+    its seconds and the longest wait of a probe meanwhile."""
     # As `fintesk-mock serve` starts it: the start-up heap frozen, and what a big build keeps frozen after it.
     with no_collection():
         app = create_app(Settings(max_import_mb=max_import_mb))
         gc.freeze()
-    app.state["tenants"].settle = bulk.settle = gc.freeze
+    tenants = app.state["tenants"]
+    tenants.settle = bulk.settle = gc.freeze
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mock", timeout=600) as client:
         await client.get("/__mock__/health")
-        waits: list[float] = []
-        probing, done = asyncio.Event(), asyncio.Event()
 
-        async def probe() -> None:
-            # A wait runs from when the probe meant to ask (10 ms after the last answer) to its answer, so a loop
-            # held while the probe sleeps counts too, not only one held while a request is in flight.
-            asked = time.perf_counter()
-            while not done.is_set():
-                await client.get("/__mock__/health")
-                answered = time.perf_counter()
-                waits.append(answered - asked)
-                probing.set()
-                asked = answered + PROBE_EVERY_S
-                await asyncio.sleep(PROBE_EVERY_S)
+        async def put() -> None:
+            response = await client.put("/__mock__/tenants/bench/state", content=body,
+                                        headers={"content-type": "application/json"})  # fmt: skip
+            assert response.status_code == 200, response.text[:500]
 
-        prober = asyncio.create_task(probe())
-        await probing.wait()  # the import starts while the probe sleeps: a loop it holds from the start counts
-        started = time.perf_counter()
-        response = await client.put("/__mock__/tenants/bench/state", content=body,
-                                    headers={"content-type": "application/json"})  # fmt: skip
-        seconds = time.perf_counter() - started
-        done.set()
-        await prober
-    assert response.status_code == 200, response.text[:500]
+        async def reset() -> None:
+            response = await client.post("/__mock__/reset", headers={"x-api-token": "bench"})
+            assert response.status_code == 200, response.text[:500]
+            await tenants.gone()  # the account is let go of in a worker thread after the answer
+
+        served = await probed(client, put)
+        served["reset"] = await probed(client, reset)
+    return served
+
+
+async def probed(client: httpx.AsyncClient, action: Callable[[], Awaitable[None]]) -> dict[str, Any]:
+    """`action`'s seconds, while another client asks `GET /__mock__/health` 10 ms after each answer, and the
+    longest wait of that client."""
+    waits: list[float] = []
+    probing, done = asyncio.Event(), asyncio.Event()
+
+    async def probe() -> None:
+        # A wait runs from when the probe meant to ask (10 ms after the last answer) to its answer, so a loop
+        # held while the probe sleeps counts too, not only one held while a request is in flight.
+        asked = time.perf_counter()
+        while not done.is_set():
+            await client.get("/__mock__/health")
+            answered = time.perf_counter()
+            waits.append(answered - asked)
+            probing.set()
+            asked = answered + PROBE_EVERY_S
+            await asyncio.sleep(PROBE_EVERY_S)
+
+    prober = asyncio.create_task(probe())
+    await probing.wait()  # the action starts while the probe sleeps: a loop it holds from the start counts
+    started = time.perf_counter()
+    await action()
+    seconds = time.perf_counter() - started
+    done.set()
+    await prober
     return {"seconds": round(seconds, 3), "probes": len(waits), "longest_wait_ms": round(max(waits) * 1000, 1)}
 
 
@@ -95,13 +116,17 @@ def measure(deals: int) -> dict[str, Any]:
 
 
 def render(results: Sequence[dict[str, Any]]) -> str:
-    header = "| deals | body MB | build s | build deals/s | PUT s | PUT deals/s | longest health wait ms |"
+    header = (
+        "| deals | body MB | build s | build deals/s | PUT s | PUT deals/s | longest health wait ms "
+        "| reset, let go s | longest health wait ms |"
+    )
     rows = [
         f"| {r['deals']} | {r['body_mb']} | {r['build']['seconds']} | {r['build']['deals_per_s']} | "
-        f"{r['served']['seconds']} | {r['served']['deals_per_s']} | {r['served']['longest_wait_ms']} |"
+        f"{r['served']['seconds']} | {r['served']['deals_per_s']} | {r['served']['longest_wait_ms']} | "
+        f"{r['served']['reset']['seconds']} | {r['served']['reset']['longest_wait_ms']} |"
         for r in results
     ]
-    return "\n".join([header, "|---|---|---|---|---|---|---|", *rows])
+    return "\n".join([header, "|---|---|---|---|---|---|---|---|---|", *rows])
 
 
 def main(argv: Sequence[str] | None = None) -> None:

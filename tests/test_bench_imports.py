@@ -18,4 +18,6 @@ def test_the_import_benchmark_reports_deals_per_second_and_the_longest_wait(
     assert result["build"]["records"] > 20
     assert result["build"]["deals_per_s"] > 0 and result["served"]["deals_per_s"] > 0
     assert result["served"]["probes"] >= 1 and result["served"]["longest_wait_ms"] >= 0
+    reset = result["served"]["reset"]
+    assert reset["probes"] >= 1 and reset["seconds"] >= 0 and reset["longest_wait_ms"] >= 0
     assert "| 20 |" in imports.render([result])
