@@ -170,8 +170,11 @@ def test_a_big_accounts_answers_are_those_of_a_small_one(monkeypatch: pytest.Mon
                 for path in paths]  # fmt: skip
 
     async def run(client: httpx.AsyncClient) -> None:
-        await client.put("/__mock__/clock", json={"freeze": "2026-03-01 12:00:00"})
-        await client.put("/v1/deals/3", json={"value": 4321}, headers=headers)
+        # Frozen, so that ages and rotten times read the same in both rounds whatever second each is read in.
+        frozen = await client.post("/__mock__/clock", json={"freeze": "2026-03-01 12:00:00"})
+        assert frozen.status_code == 200, frozen.text
+        changed = await client.put("/v1/deals/3", json={"value": 4321}, headers=headers)
+        assert changed.status_code == 200, changed.text
         inline = await answers(client)
         monkeypatch.setattr(bounded, "BIG_ACCOUNT", 0)
         assert await answers(client) == inline
