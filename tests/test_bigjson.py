@@ -8,6 +8,7 @@ import json
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -96,6 +97,21 @@ def big_lists() -> bytes:
 @pytest.mark.parametrize("raw", [*BODIES, big_lists()])
 def test_a_child_parse_gives_what_the_parser_gives(raw: bytes) -> None:
     assert same(bigjson.loads(raw), limits.loads(raw))
+
+
+def test_a_file_is_streamed_to_the_child_and_parsed_as_its_bytes_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bigjson, "FILE_PIECE", 7)  # many pieces, the last one short
+    path = tmp_path / "records.json"
+    path.write_bytes(big_lists())
+    assert same(bigjson.loads(path), limits.loads(big_lists()))
+    path.write_bytes(b'{"records": [1, 2,')
+    with pytest.raises(ValueError) as refused:
+        bigjson.loads(path)
+    with pytest.raises(ValueError) as expected:
+        limits.loads(b'{"records": [1, 2,')
+    assert str(refused.value) == str(expected.value)
 
 
 @pytest.mark.parametrize("raw", [*BODIES, big_lists()])

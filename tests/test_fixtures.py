@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
+from mock_server.control import plane
 from mock_server.data import fixtures
 from mock_server.data.fixtures import FixtureError, load
+from mock_server.http import bigjson
 from mock_server.settings import Settings
 from tests.conftest import assert_error
 
@@ -94,8 +98,6 @@ def test_unparsable_file_is_named(fixture_copy: Path) -> None:
 
 
 def test_json_fixture_files_are_read(fixture_copy: Path) -> None:
-    import json
-
     records = yaml.safe_load((fixture_copy / "notes.yaml").read_text())
     (fixture_copy / "notes.yaml").unlink()
     (fixture_copy / "notes.json").write_text(json.dumps(records))
@@ -190,3 +192,42 @@ def test_loading_a_set_with_an_unquoted_time_is_a_400_naming_the_field(tmp_path:
     with create_app(Settings(fixtures=tmp_path / "mine")).test_client() as client:
         response = client.post("/__mock__/tenants/t/load", json={"fixtures": "timed"})
     assert_error(response, 400, "activities.yaml", "id 3", "'add_time'")
+
+
+def as_json(folder: Path) -> None:
+    """The fixture files of `folder` written as JSON instead of YAML."""
+    for path in folder.glob("*.yaml"):
+        path.with_suffix(".json").write_text(json.dumps(yaml.safe_load(path.read_text()), default=str))
+        path.unlink()
+
+
+def test_a_loaded_sets_big_json_files_are_parsed_by_a_child_that_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the server's thread, parsing the 385 MB of a 100k-deal set's activities held the GIL for seconds."""
+    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "mine")
+    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "big")
+    as_json(tmp_path / "big")
+    edit_json = tmp_path / "big" / "deals.json"
+    deals = json.loads(edit_json.read_text())
+    deals[0]["name"] = "Read by the child"
+    edit_json.write_text(json.dumps(deals))
+    monkeypatch.setattr(plane, "CHILD_PARSE_BYTES", 1000)  # deals.json and the other big files go to the child
+    parsed: list[Path] = []
+    real = bigjson.loads
+
+    def watched(raw: bytes | Path) -> Any:
+        assert isinstance(raw, Path)  # the file itself, never its text read here
+        parsed.append(raw)
+        return real(raw)
+
+    monkeypatch.setattr(bigjson, "loads", watched)
+    with create_app(Settings(fixtures=tmp_path / "mine")).test_client() as client:
+        loaded = client.post("/__mock__/tenants/t/load", json={"fixtures": "big"})
+        assert loaded.status_code == 200, loaded.text
+        deal = client.get(f"/v1/deals/{deals[0]['id']}", headers={"x-api-token": "t"}).json()["data"]
+        assert deal["name"] == "Read by the child"
+        assert edit_json in parsed and all(path.stat().st_size > 1000 for path in parsed)
+        edit_json.write_text(json.dumps(deals)[:-1])  # cut short
+        refused = client.post("/__mock__/tenants/t/load", json={"fixtures": "big"})
+    assert_error(refused, 400, "deals.json", "cannot be read")

@@ -148,9 +148,10 @@ class Tenants:
         if self.store is not None and self._accounts.get(token) is account:
             self.store.save(tenant_key(token), account)
 
-    def fresh(self, token: str, fixture: FixtureSet) -> Account:
+    def fresh(self, token: str, fixture: FixtureSet, *, owned: bool = False) -> Account:
         """A new account of `fixture` (or of the state file) for `token`, seeded from the mock's seed and the token,
-        with a clock of its own that follows the server clock until it is set."""
+        with a clock of its own that follows the server clock until it is set. An `owned` fixture set (read for
+        this account alone) becomes the account's without a copy."""
         clock = Clock(base=self.clock)
         if self.state is not None and self._state_template is not None and fixture is self.fixture:
             return self._from_state(self.state, self._state_template, tenant_seed(self.seed, token), clock)
@@ -158,7 +159,7 @@ class Tenants:
         user_id = int(company["tokens"].get(token, company["api_user_id"]))
         seed = tenant_seed(self.seed, token)
         if fixture is not self.fixture:
-            return Account(fixture, clock, user_id, seed=seed)
+            return Account(fixture, clock, user_id, seed=seed, copy_records=not owned)
         return self._template(user_id).fork(user_id, seed, clock)
 
     def clock_of(self, token: str) -> Clock:
