@@ -4,7 +4,8 @@ Two measurements on a generated account exported as a state: `import_state` alon
 records as the server takes a parsed body's), and the control plane's `PUT /__mock__/tenants/{token}/state` served
 in process while another client asks `GET /__mock__/health` 10 ms after each answer; the longest wait, from when a
 probe meant to ask to its answer, is how long the import held the event loop. Then the imported tenant is reset,
-probed the same way until its account has been let go of (in a worker thread, after the answer).
+probed the same way until its account has been let go of (in a worker thread, after the answer); and the same
+account, written as a JSON fixture folder, is loaded with `POST /__mock__/tenants/{token}/load`, probed alike.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import shutil
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -105,6 +108,33 @@ async def probed(client: httpx.AsyncClient, action: Callable[[], Awaitable[None]
     return {"seconds": round(seconds, 3), "probes": len(waits), "longest_wait_ms": round(max(waits) * 1000, 1)}
 
 
+async def served_fixture_load(root: Path) -> dict[str, Any]:
+    """`POST /__mock__/tenants/{token}/load` of the fixture folder `root / "generated"`, probed as the import is."""
+    with no_collection():
+        app = create_app(Settings(fixtures=root / "default"))
+        gc.freeze()
+    app.state["tenants"].settle = bulk.settle = gc.freeze
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock", timeout=600) as client:
+
+        async def load() -> None:
+            response = await client.post("/__mock__/tenants/bench/load", json={"fixtures": "generated"})
+            assert response.status_code == 200, response.text[:500]
+
+        return await probed(client, load)
+
+
+def write_fixture_folder(deals: int, root: Path, seed: int = 1) -> None:
+    """The generated account of `deals` as a JSON fixture folder `root / "generated"` (as a snapshot writes one),
+    beside a copy of the bundled set for the server to start on."""
+    shutil.copytree(DEFAULT_FIXTURES, root / "default")
+    fixture = generate_account(fixtures.load(DEFAULT_FIXTURES), deals=deals, seed=seed)
+    folder = root / "generated"
+    folder.mkdir()
+    (folder / "company.json").write_bytes(orjson.dumps(fixture.company))
+    for name, records in fixture.records.items():
+        (folder / f"{name}.json").write_bytes(orjson.dumps(records))
+
+
 def measure(deals: int) -> dict[str, Any]:
     state = exported(deals)
     body = orjson.dumps(state)
@@ -112,21 +142,27 @@ def measure(deals: int) -> dict[str, Any]:
     del state  # a server holds the body alone: gigabytes of records kept here would slow its parse
     served = asyncio.run(served_import(body, max_import_mb=max(1, len(body) // 2**20 + 1)))
     served["deals_per_s"] = round(deals / served["seconds"])
-    return {"deals": deals, "body_mb": round(len(body) / 2**20, 1), "build": built, "served": served}
+    result = {"deals": deals, "body_mb": round(len(body) / 2**20, 1), "build": built, "served": served}
+    del body
+    with tempfile.TemporaryDirectory() as folder:
+        write_fixture_folder(deals, Path(folder))
+        result["fixture_load"] = asyncio.run(served_fixture_load(Path(folder)))
+    return result
 
 
 def render(results: Sequence[dict[str, Any]]) -> str:
     header = (
         "| deals | body MB | build s | build deals/s | PUT s | PUT deals/s | longest health wait ms "
-        "| reset, let go s | longest health wait ms |"
+        "| reset, let go s | longest health wait ms | fixture load s | longest health wait ms |"
     )
     rows = [
         f"| {r['deals']} | {r['body_mb']} | {r['build']['seconds']} | {r['build']['deals_per_s']} | "
         f"{r['served']['seconds']} | {r['served']['deals_per_s']} | {r['served']['longest_wait_ms']} | "
-        f"{r['served']['reset']['seconds']} | {r['served']['reset']['longest_wait_ms']} |"
+        f"{r['served']['reset']['seconds']} | {r['served']['reset']['longest_wait_ms']} | "
+        f"{r['fixture_load']['seconds']} | {r['fixture_load']['longest_wait_ms']} |"
         for r in results
     ]
-    return "\n".join([header, "|---|---|---|---|---|---|---|---|---|", *rows])
+    return "\n".join([header, "|---|---|---|---|---|---|---|---|---|---|---|", *rows])
 
 
 def main(argv: Sequence[str] | None = None) -> None:

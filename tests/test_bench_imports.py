@@ -20,4 +20,6 @@ def test_the_import_benchmark_reports_deals_per_second_and_the_longest_wait(
     assert result["served"]["probes"] >= 1 and result["served"]["longest_wait_ms"] >= 0
     reset = result["served"]["reset"]
     assert reset["probes"] >= 1 and reset["seconds"] >= 0 and reset["longest_wait_ms"] >= 0
+    loaded = result["fixture_load"]
+    assert loaded["probes"] >= 1 and loaded["seconds"] > 0 and loaded["longest_wait_ms"] >= 0
     assert "| 20 |" in imports.render([result])
