@@ -87,6 +87,27 @@ def test_token_in_allowed_list_is_served(locked_client: TestClient) -> None:
     assert locked_client.get("/v1/deals", headers={"x-api-token": "allowed"}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/__mock__/clock", {"freeze": "2026-01-01 00:00:00", "token": "stranger-token"}),
+        ("GET", "/__mock__/tenants/stranger-token/state", None),
+        ("PUT", "/__mock__/tenants/stranger-token/state", {"version": 1}),
+        ("POST", "/__mock__/tenants/stranger-token/load", {"fixtures": "default"}),
+        ("POST", "/__mock__/scenarios/rate-limited", {"token": "stranger-token"}),
+    ],
+)
+def test_the_control_plane_makes_no_tenant_for_a_token_the_api_refuses(
+    method: str, path: str, body: dict[str, object] | None
+) -> None:
+    app = create_app(Settings(tokens=frozenset({"allowed"})))
+    with app.test_client() as client:
+        response = client.request(method, path, json=body)
+        assert_error(response, 400, "token", "--tokens")
+        assert "stranger-token" not in response.text  # named masked, as the control plane names tokens
+        assert client.get("/__mock__/health").json()["tenants"] == 0
+
+
 def test_writes_of_one_tenant_are_invisible_to_another(client: TestClient) -> None:
     alice, bob = Api(client, "tenant-alice"), Api(client, "tenant-bob")
     deal = alice.data("POST", "/deals", json={"name": "Alice's secret deal", "person_id": 1})

@@ -76,12 +76,14 @@ class ControlPlane:
 
     async def export(self, token: str) -> list[bytes]:
         """The tenant's state, encoded: a big account's in a worker thread, between its requests (see `bounded`)."""
+        self._served(token)
         account = await self.tenants.account_for(token)
         return await bounded.run(account, _exported, account)
 
     async def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
         """Replace the tenant's account with one built from `state` (the request's own, so not copied). The build
         runs in a worker thread, so other tenants are served meanwhile; the new account replaces the old at once."""
+        self._served(token)
         seed = tenant_seed(self.tenants.seed, token)
         try:
             account = await _off_loop(_imported, state, Clock(base=self.clock), seed)
@@ -92,6 +94,7 @@ class ControlPlane:
 
     async def load_fixtures(self, token: str, name: str) -> dict[str, Any]:
         """Replace the tenant's account with a fixture set read, checked and built in a worker thread."""
+        self._served(token)
         folder = self.fixture_folder(name)
         try:
             account = await _off_loop(self._fixture_account, token, folder)
@@ -99,6 +102,15 @@ class ControlPlane:
             raise Invalid(f"fixtures: {error}") from None
         await self.tenants.swap_in(token, account, keep_clock=True)
         return {"loaded": name, "token": mask_token(token)}
+
+    def _served(self, token: str) -> None:
+        """Refuse a call that would make or replace the account of a token the API refuses (`--tokens`): a tenant no
+        request could ever reach, counted against `--max-tenants` all the same."""
+        if not self.settings.accepts(token):
+            raise Invalid(
+                f"token: {mask_token(token)} is not one of the tokens the server accepts (--tokens); "
+                "its tenant could never be used."
+            )
 
     def _fixture_account(self, token: str, folder: Path) -> Account:
         # The set read is this account's alone: a copy of a 100k-deal set took 18 s, and freeing the set read
@@ -155,6 +167,8 @@ class ControlPlane:
     ) -> dict[str, Any]:
         """Steer the server clock, or only a tenant's (which then stops following the server's): resume, then
         freeze, then advance, as asked; nothing changes unless the clock ends within its bounds."""
+        if token is not None:
+            self._served(token)
         clock = self.clock if token is None else self.tenants.for_token(token).clock
         step = _duration(advance) if advance is not None else timedelta()
         moment = None
@@ -207,6 +221,8 @@ class ControlPlane:
     async def apply_scenario_served(self, name: str, token: str | None) -> dict[str, Any]:
         """`apply_scenario` for a request: the scenario is read (and its account generated and built, for one
         tenant) in a worker thread, and a big account's requests in flight end first (see `Tenants.swap_in`)."""
+        if token is not None:
+            self._served(token)
         scenario = await _off_loop(_scenario, name)
         if token is not None:
             account = await _off_loop(self.tenants.fresh, token, scenario.fixture)
