@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,18 +32,18 @@ def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bigjson, "RUN_ITEMS", 3)
 
 
-def answer(raw: bytes) -> bytes:
+def answer(raw: bytes, syntax: int = bigjson.JSON_TEXT) -> bytes:
     """What the child writes for `raw`, run in this process."""
     start = bigjson._START.pack(
-        len(raw), bigjson.SPLIT_DEPTH, bigjson.SPLIT_NODES, bigjson.RUN_ITEMS, bigjson.RUN_BYTES
+        len(raw), bigjson.SPLIT_DEPTH, bigjson.SPLIT_NODES, bigjson.RUN_ITEMS, bigjson.RUN_BYTES, syntax
     )
     out = io.BytesIO()
     bigjson.child_main(io.BytesIO(start + raw), out)
     return out.getvalue()
 
 
-def in_process(raw: bytes) -> Any:
-    return bigjson.rebuild(io.BytesIO(answer(raw)), most=4 * len(raw) + limits.MB)
+def in_process(raw: bytes, syntax: int = bigjson.JSON_TEXT) -> Any:
+    return bigjson.rebuild(io.BytesIO(answer(raw, syntax)), most=4 * len(raw) + limits.MB)
 
 
 def kinds(raw: bytes) -> list[bytes]:
@@ -112,6 +114,29 @@ def test_a_file_is_streamed_to_the_child_and_parsed_as_its_bytes_are(
     with pytest.raises(ValueError) as expected:
         limits.loads(b'{"records": [1, 2,')
     assert str(refused.value) == str(expected.value)
+
+
+def test_yaml_comes_back_as_the_yaml_parser_reads_it(tmp_path: Path, small_runs: None) -> None:
+    records = json.loads(big_lists())
+    text = yaml.safe_dump(records, allow_unicode=True).encode()
+    assert same(in_process(text, bigjson.YAML_TEXT), yaml.safe_load(text))
+    path = tmp_path / "records.yaml"
+    path.write_bytes(text)
+    assert same(bigjson.loads(path, bigjson.YAML_TEXT), yaml.safe_load(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"- {id: 1, add_time: 2024-01-01 09:00:00}\n", bigjson.NOT_JSON),  # a timestamp
+        (b"- {id: 1, due: 2024-01-01}\n", bigjson.NOT_JSON),  # a date
+        (b"{1: one}\n", bigjson.NOT_JSON),  # a key that is not a string
+        (b"- [unclosed\n", "expected ',' or ']'"),
+    ],
+)
+def test_yaml_that_json_cannot_carry_or_that_does_not_parse_is_refused(text: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        in_process(text, bigjson.YAML_TEXT)
 
 
 @pytest.mark.parametrize("raw", [*BODIES, big_lists()])

@@ -185,6 +185,15 @@ def test_bundled_fixtures_load_alike_in_small_parts() -> None:
     assert load(DEFAULT_FIXTURES).records == FIXTURE_RECORDS
 
 
+@pytest.fixture(params=["in the server", "in a child"])
+def yaml_parsed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A loaded set's YAML files are parsed in the server's thread, or (as a big one is) in a child process."""
+    if request.param == "in a child":
+        monkeypatch.setattr(plane, "YAML_CHILD_BYTES", 0)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("yaml_parsed")
 def test_loading_a_set_with_an_unquoted_time_is_a_400_naming_the_field(tmp_path: Path) -> None:
     shutil.copytree(DEFAULT_FIXTURES, tmp_path / "mine")
     shutil.copytree(DEFAULT_FIXTURES, tmp_path / "timed")
@@ -216,10 +225,10 @@ def test_a_loaded_sets_big_json_files_are_parsed_by_a_child_that_reads_them(
     parsed: list[Path] = []
     real = bigjson.loads
 
-    def watched(raw: bytes | Path) -> Any:
+    def watched(raw: bytes | Path, syntax: int = bigjson.JSON_TEXT) -> Any:
         assert isinstance(raw, Path)  # the file itself, never its text read here
         parsed.append(raw)
-        return real(raw)
+        return real(raw, syntax)
 
     monkeypatch.setattr(bigjson, "loads", watched)
     with create_app(Settings(fixtures=tmp_path / "mine")).test_client() as client:
@@ -231,3 +240,26 @@ def test_a_loaded_sets_big_json_files_are_parsed_by_a_child_that_reads_them(
         edit_json.write_text(json.dumps(deals)[:-1])  # cut short
         refused = client.post("/__mock__/tenants/t/load", json={"fixtures": "big"})
     assert_error(refused, 400, "deals.json", "cannot be read")
+
+
+def test_a_loaded_sets_big_yaml_files_are_parsed_by_a_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The YAML parser built a 5 MB file's values in calls of up to 180 ms holding the GIL."""
+    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "mine")
+    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "big")
+    edit(tmp_path / "big", "deals", 1, name="Read by the child")
+    monkeypatch.setattr(plane, "YAML_CHILD_BYTES", 20_000)  # deals.yaml, activities.yaml and a few more
+    parsed: list[tuple[str, int]] = []
+    real = bigjson.loads
+
+    def watched(raw: bytes | Path, syntax: int = bigjson.JSON_TEXT) -> Any:
+        assert isinstance(raw, Path)
+        parsed.append((raw.name, syntax))
+        return real(raw, syntax)
+
+    monkeypatch.setattr(bigjson, "loads", watched)
+    with create_app(Settings(fixtures=tmp_path / "mine")).test_client() as client:
+        loaded = client.post("/__mock__/tenants/t/load", json={"fixtures": "big"})
+        assert loaded.status_code == 200, loaded.text
+        assert client.get("/v1/deals/1", headers={"x-api-token": "t"}).json()["data"]["name"] == "Read by the child"
+    assert ("deals.yaml", bigjson.YAML_TEXT) in parsed and ("activities.yaml", bigjson.YAML_TEXT) in parsed
+    assert ("users.yaml", bigjson.YAML_TEXT) not in parsed  # a small file is parsed in the server's thread

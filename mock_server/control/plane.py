@@ -24,7 +24,7 @@ from mock_server.control.ratelimit import RateLimiter
 from mock_server.control.scenarios import Scenario, load_scenario, scenario_names
 from mock_server.control.tenancy import Tenants, mask_token
 from mock_server.data.bulk import no_collection
-from mock_server.data.fixtures import FixtureError, load
+from mock_server.data.fixtures import FixtureError, load, read
 from mock_server.data.state import export_state, import_state, tenant_seed
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import MAX_SHIFT, Clock, parse_datetime
@@ -115,7 +115,7 @@ class ControlPlane:
     def _fixture_account(self, token: str, folder: Path) -> Account:
         # The set read is this account's alone: a copy of a 100k-deal set took 18 s, and freeing the set read
         # afterwards held the GIL for 1.6 s in one call.
-        fixture = load(folder, parse_json=_fixture_json)
+        fixture = load(folder, parse=_fixture_file)
         account = self.tenants.fresh(token, fixture, owned=True)
         _let_go_lists(fixture.records)
         return account
@@ -377,20 +377,39 @@ def _let_go_lists(records: dict[str, Any]) -> None:
             let_go(items)
 
 
-def _fixture_json(path: Path) -> Any:
-    """A fixture file's JSON, parsed as a request body of its size is: past `CHILD_PARSE_BYTES` in a child process
-    that reads the file (see `bigjson`). In this thread, `json.loads` of the 385 MB of a 100k-deal account's
-    activities held the GIL, and so the event loop, for over 3 s."""
-    if path.stat().st_size > CHILD_PARSE_BYTES:
+# A YAML fixture file longer than this is parsed in a child process: the YAML parser builds values in calls that
+# hold the GIL, about 20 ms for 1 MB (a bundled file of 50 kB takes 4).
+YAML_CHILD_BYTES = 256 * 1024
+
+
+def _fixture_file(path: Path) -> Any:
+    """A fixture file's values, parsed as a request body of its size is: a big one in a child process that reads
+    the file (see `bigjson`). In this thread, `json.loads` of the 385 MB of a 100k-deal account's activities held
+    the GIL, and so the event loop, for over 3 s, and the YAML parser 180 ms for a file of 5 MB."""
+    size = path.stat().st_size
+    if path.suffix == ".json":
+        if size > CHILD_PARSE_BYTES:
+            return _in_child(path, bigjson.JSON_TEXT)
+        raw = path.read_bytes()
         try:
-            return bigjson.loads(path)
-        except bigjson.ParseFailed as error:
-            raise ValueError(str(error)) from None
-    raw = path.read_bytes()
+            return orjson.loads(raw)  # a few milliseconds for 2 MB, where json.loads took 20
+        except orjson.JSONDecodeError:
+            return json.loads(raw)  # what orjson refuses and the standard parser reads (NaN, long integers)
+    if size > YAML_CHILD_BYTES:
+        try:
+            return _in_child(path, bigjson.YAML_TEXT)
+        except ValueError as error:
+            if str(error) != bigjson.NOT_JSON:
+                raise
+            # Values JSON cannot carry (an unquoted time): read here, so that the check names them as it always has.
+    return read(path)
+
+
+def _in_child(path: Path, syntax: int) -> Any:
     try:
-        return orjson.loads(raw)  # a few milliseconds for 2 MB, where json.loads took 20
-    except orjson.JSONDecodeError:
-        return json.loads(raw)  # what orjson refuses and the standard parser reads (NaN, long integers)
+        return bigjson.loads(path, syntax)
+    except bigjson.ParseFailed as error:
+        raise ValueError(str(error)) from None
 
 
 async def _off_loop(build: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -219,16 +219,16 @@ class FixtureError(Exception):
     """A fixture set that cannot be served; the message names the file, the record and the field."""
 
 
-def load(folder: Path, parse_json: Callable[[Path], Any] | None = None) -> FixtureSet:
-    """The fixture set in `folder`, checked. `parse_json` reads and parses a JSON file instead of `json.loads`,
-    raising a ValueError for text it refuses (the control plane parses a big file in a child process)."""
+def load(folder: Path, parse: Callable[[Path], Any] | None = None) -> FixtureSet:
+    """The fixture set in `folder`, checked. `parse` reads and parses a file (JSON or YAML, by its suffix) instead
+    of `read`, raising a ValueError for text it refuses (the control plane parses a big file in a child process)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FixtureError(f"{folder}: no such fixture folder.")
     paths: dict[str, Path] = {}
     contents: dict[str, Any] = {}
     for name in ("company", *RESOURCES):
-        paths[name], contents[name] = _read(folder, name, parse_json)
+        paths[name], contents[name] = _read(folder, name, parse)
     company = contents.pop("company")
     _check(paths, company, contents)
     return FixtureSet(folder, company, contents)
@@ -364,7 +364,7 @@ def record_label(position: int, item: Any) -> str:
     return f"record #{position + 1}" + (f" (id {item['id']})" if isinstance(item, dict) and "id" in item else "")
 
 
-def _read(folder: Path, name: str, parse_json: Callable[[Path], Any] | None) -> tuple[Path, Any]:
+def _read(folder: Path, name: str, parse: Callable[[Path], Any] | None) -> tuple[Path, Any]:
     for suffix in (".yaml", ".yml", ".json"):
         path = folder / f"{name}{suffix}"
         if path.exists():
@@ -372,12 +372,15 @@ def _read(folder: Path, name: str, parse_json: Callable[[Path], Any] | None) -> 
     else:
         raise FixtureError(f"{folder / (name + '.yaml')}: missing; a fixture set needs one file per resource.")
     try:
-        if path.suffix == ".json" and parse_json is not None:
-            return path, parse_json(path)
-        text = path.read_text(encoding="utf-8")
-        return path, json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=SAFE_LOADER)
+        return path, (parse or read)(path)
     except (OSError, ValueError, yaml.YAMLError) as error:
         raise FixtureError(f"{path}: cannot be read: {error}") from None
+
+
+def read(path: Path) -> Any:
+    """The values of a fixture file, JSON or YAML by its suffix."""
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=SAFE_LOADER)
 
 
 def _validate(path: Path | str, schema: dict[str, Any], item: Any, label: str) -> None:
