@@ -24,14 +24,12 @@ from starlette.types import Scope
 
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH
 from mock_server.control.auth import AdminAuthMiddleware
-from mock_server.control.bounded import bounded
 from mock_server.control.faults import FaultMiddleware, Faults
 from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
 from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
-from mock_server.control.tenancy import TenantMiddleware, Tenants, current_account, mask_token, tokens_of
+from mock_server.control.tenancy import Tenants
 from mock_server.data import fixtures
-from mock_server.data.bulk import no_collection
 from mock_server.data.generate import generate_account
 from mock_server.data.state import load_state_file
 from mock_server.data.store import Store
@@ -40,6 +38,7 @@ from mock_server.errors import FinteskError
 from mock_server.handlers import registry, snake_case
 from mock_server.http import envelope
 from mock_server.http.access_log import AccessLogMiddleware
+from mock_server.http.big_accounts import off_the_loop
 from mock_server.http.cors import CrossOriginMiddleware
 from mock_server.http.dispatch import (
     DirectMiddleware,
@@ -49,6 +48,7 @@ from mock_server.http.dispatch import (
 )
 from mock_server.http.kept import KeptAnswerMiddleware, kept_read
 from mock_server.http.limits import MB, LimitsMiddleware
+from mock_server.http.tenant import TenantMiddleware, current_account, mask_token, tokens_of
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
 
@@ -140,23 +140,22 @@ def operations_of(spec: dict[str, Any]) -> frozenset[str]:
 def resolve(
     handlers: dict[str, Callable[..., Any]], api: frozenset[str], reads: frozenset[str], operation_id: str
 ) -> Callable[..., Any]:
-    """The handler of an operation. The API's operations run off the event loop on a big account (see `bounded`);
+    """The handler of an operation. The API's operations run off the event loop on a big account (see `big_accounts`);
     its reads answer repeats from their kept answers (see `kept`), looked up on the loop."""
     handler = handlers[snake_case(operation_id)]
     if operation_id in api:
-        handler = bounded(handler, current_account, write=operation_id not in reads)
+        handler = off_the_loop(handler, current_account)
     return kept_read(handler, current_account) if operation_id in reads else handler
 
 
 def control_plane(settings: Settings) -> ControlPlane:
     """The server's state and its steering: tenants from the fixtures (or a state file), clock, seed, faults."""
     clock = Clock()
-    with no_collection():
-        fixture = fixtures.load(settings.fixtures)
-        if settings.generate_deals:
-            fixture = generate_account(fixture, deals=settings.generate_deals, seed=settings.seed)
-        tenants = Tenants(fixture, settings, clock, seed=settings.seed)
-        tenants.prepare()
+    fixture = fixtures.load(settings.fixtures)
+    if settings.generate_deals:
+        fixture = generate_account(fixture, deals=settings.generate_deals, seed=settings.seed)
+    tenants = Tenants(fixture, settings, clock, seed=settings.seed)
+    tenants.prepare()
     journal = Journal(stamp=lambda token: tenants.clock_of(token).stamp())  # each tenant's entries in its own time
     control = ControlPlane(settings, clock, tenants, Faults(seed=settings.seed), RateLimiter(settings.rate_limit),
                            journal)  # fmt: skip

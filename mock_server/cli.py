@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mock_server import DEFAULT_FIXTURES, __version__
-from mock_server.data import bulk
-from mock_server.data.bulk import no_collection
 from mock_server.data.fixtures import FixtureError
 from mock_server.data.store import StoreError
 from mock_server.errors import FinteskError
@@ -198,18 +196,16 @@ def serve(
         max_import_mb=max_import_mb,
         max_tenants=max_tenants,
     )
-    # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
-    # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new
-    # tenant (records hold no cycles: reference counting still frees them on reset), nor at what a big account's
-    # requests or a state import kept (see `bulk.settle`). The heap is frozen before the collector resumes:
-    # resuming first let it walk the freshly built records twice (1.6 s of a 100k-deal start).
+    # The accounts built at start-up (the fixture set, a generated or stored account) live as long as the server:
+    # the collector neither walks them while they are built nor ever after (`gc.freeze`).
+    gc.disable()
     try:
-        with no_collection():
-            app = create_app(settings)
-            gc.freeze()
+        app = create_app(settings)
     except (FixtureError, FinteskError, StoreError) as error:
         raise click.ClickException(f"cannot start: {error}") from None
-    app.state["tenants"].settle = bulk.settle = gc.freeze
+    finally:
+        gc.freeze()
+        gc.enable()
     kept = f", data kept in {data_dir}" if data_dir is not None else ""
     banner = f"Fintesk Mock {__version__}: http://{host}:{port}/v1 (docs at /v1/docs), fixtures {fixtures}{kept}"
     # The mock's request log (at info) replaces uvicorn's access log, which would show `api_token` query values;

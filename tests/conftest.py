@@ -12,7 +12,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.data import bulk
 from mock_server.settings import Settings
 
 _tokens = itertools.count(1)
@@ -89,9 +88,8 @@ def admin(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
 
 
 @pytest.fixture
-def started_as_serve_starts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """For code that starts an app as `serve` does (the heap frozen, `bulk.settle` set): both undone after."""
-    monkeypatch.setattr(bulk, "settle", None)
+def started_as_serve_starts() -> Iterator[None]:
+    """For code that starts an app as `serve` does (the heap frozen after start-up): undone after."""
     try:
         yield
     finally:

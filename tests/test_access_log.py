@@ -16,8 +16,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app, masked_tenant
-from mock_server.control.tenancy import mask_token
 from mock_server.http.access_log import JsonLines, logging_config
+from mock_server.http.tenant import mask_token
 from mock_server.settings import Settings
 from tests.server import free_port
 

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
 from mock_server.control import journal as journal_module
-from mock_server.control.tenancy import mask_token
+from mock_server.http.tenant import mask_token
 from mock_server.settings import Settings
 from tests.conftest import Api, assert_error
 

@@ -10,7 +10,6 @@ import pytest
 from conftest import Api, assert_error
 from starlette.testclient import TestClient
 
-from mock_server.domain import collection
 from tests.fixture_data import RESOURCE_MISSING, by_id, fixture
 
 LEAD_SOURCE = "39c4b01fa288e17a6f1d3044b94af98c2282e368"  # enum deal field, options 105-109
@@ -169,19 +168,6 @@ def test_get_deals__sort_by_a_custom_field_puts_deals_without_a_value_last(api: 
     assert with_fee, "the fixtures give some deals a setup fee"
     assert [deal[SETUP_FEE] for deal in deals[: len(with_fee)]] == expected
     assert all(deal.get(SETUP_FEE) is None for deal in deals[len(with_fee) :])
-
-
-@pytest.mark.parametrize("sort", ["value DESC", "name ASC, value DESC", "stage_id, value ASC, id DESC", SETUP_FEE])
-def test_get_deals__sorted_in_pieces_in_the_same_order(api: Api, monkeypatch: pytest.MonkeyPatch, sort: str) -> None:
-    """A big account's deals are sorted in pieces merged as a page draws them: the order is that of one sort."""
-    api.data("POST", "/deals", json={"name": "aaa twin", "value": 10, "person_id": 1})
-    api.data("POST", "/deals", json={"name": "AAA twin", "value": 10, "person_id": 1})
-    whole = api.data("GET", "/deals", params={"sort": sort, "limit": 500}, headers={"cache-control": "no-cache"})
-    monkeypatch.setattr(collection, "PIECE", 2)
-    for start, limit in ((0, 500), (3, 5), (len(whole) - 2, 10)):
-        params = {"sort": sort, "start": start, "limit": limit}
-        page = api.data("GET", "/deals", params=params, headers={"cache-control": "no-cache"})
-        assert ids(page) == ids(whole[start : start + limit])
 
 
 def test_get_deals__unknown_sort_field_is_400_naming_it(api: Api) -> None:

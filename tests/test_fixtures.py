@@ -6,17 +6,14 @@ import json
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from mock_server import DEFAULT_FIXTURES
 from mock_server.app import create_app
-from mock_server.control import plane
 from mock_server.data import fixtures
 from mock_server.data.fixtures import FixtureError, load
-from mock_server.http import bigjson
 from mock_server.settings import Settings
 from tests.conftest import assert_error
 
@@ -127,13 +124,10 @@ def test_unquoted_time_is_named_like_any_wrong_type(fixture_copy: Path) -> None:
         load(fixture_copy)
 
 
-@pytest.fixture(params=["one set", "sharded"])
-def small_parts(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
-    """Lists are checked a few records at a time, so the bundled set spans many parts; their ids are kept in one
-    set each, or (as a list of a million records keeps them) in a `ShardedIds`."""
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lists are checked a few records at a time, so the bundled set spans many parts."""
     monkeypatch.setattr(fixtures, "PART", 3)
-    if request.param == "sharded":
-        monkeypatch.setattr(fixtures, "MANY_IDS", 0)
 
 
 @pytest.mark.usefixtures("small_parts")
@@ -144,19 +138,6 @@ def test_a_dangling_user_or_a_duplicate_id_in_a_later_part_is_refused(fixture_co
     edit(fixture_copy, "deals", 30, user_id=1, id=3)
     with pytest.raises(FixtureError, match=r"deals\.yaml.*\(id 3\): field 'id': id 3 is used twice"):
         load(fixture_copy)
-
-
-def test_sharded_ids_answer_as_a_set() -> None:
-    values = [*range(-5, 300, 7), "a", None, 2**70]
-    sharded, plain = fixtures.ShardedIds(), set(values)
-    sharded.update(values)
-    sharded.update(values[:10])
-    assert len(sharded) == len(plain)
-    probes = [*range(-10, 310), "a", "b", None, 2**70, 2**70 + 1, 3.0]
-    assert [probe in sharded for probe in probes] == [probe in plain for probe in probes]
-    assert sharded.issuperset(values) and not sharded.issuperset([*values, 1])
-    widened = sharded | {1, "b"}
-    assert 1 in widened and "b" in widened and 1 not in sharded
 
 
 @pytest.mark.usefixtures("small_parts")
@@ -185,15 +166,6 @@ def test_bundled_fixtures_load_alike_in_small_parts() -> None:
     assert load(DEFAULT_FIXTURES).records == FIXTURE_RECORDS
 
 
-@pytest.fixture(params=["in the server", "in a child"])
-def yaml_parsed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A loaded set's YAML files are parsed in the server's thread, or (as a big one is) in a child process."""
-    if request.param == "in a child":
-        monkeypatch.setattr(plane, "YAML_CHILD_BYTES", 0)
-    return str(request.param)
-
-
-@pytest.mark.usefixtures("yaml_parsed")
 def test_loading_a_set_with_an_unquoted_time_is_a_400_naming_the_field(tmp_path: Path) -> None:
     shutil.copytree(DEFAULT_FIXTURES, tmp_path / "mine")
     shutil.copytree(DEFAULT_FIXTURES, tmp_path / "timed")
@@ -210,56 +182,19 @@ def as_json(folder: Path) -> None:
         path.unlink()
 
 
-def test_a_loaded_sets_big_json_files_are_parsed_by_a_child_that_reads_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """In the server's thread, parsing the 385 MB of a 100k-deal set's activities held the GIL for seconds."""
+def test_a_loaded_set_of_json_files_is_read_and_a_cut_one_is_named(tmp_path: Path) -> None:
     shutil.copytree(DEFAULT_FIXTURES, tmp_path / "mine")
     shutil.copytree(DEFAULT_FIXTURES, tmp_path / "big")
     as_json(tmp_path / "big")
     edit_json = tmp_path / "big" / "deals.json"
     deals = json.loads(edit_json.read_text())
-    deals[0]["name"] = "Read by the child"
+    deals[0]["name"] = "Read from JSON"
     edit_json.write_text(json.dumps(deals))
-    monkeypatch.setattr(plane, "CHILD_PARSE_BYTES", 1000)  # deals.json and the other big files go to the child
-    parsed: list[Path] = []
-    real = bigjson.loads
-
-    def watched(raw: bytes | Path, syntax: int = bigjson.JSON_TEXT) -> Any:
-        assert isinstance(raw, Path)  # the file itself, never its text read here
-        parsed.append(raw)
-        return real(raw, syntax)
-
-    monkeypatch.setattr(bigjson, "loads", watched)
     with create_app(Settings(fixtures=tmp_path / "mine")).test_client() as client:
         loaded = client.post("/__mock__/tenants/t/load", json={"fixtures": "big"})
         assert loaded.status_code == 200, loaded.text
         deal = client.get(f"/v1/deals/{deals[0]['id']}", headers={"x-api-token": "t"}).json()["data"]
-        assert deal["name"] == "Read by the child"
-        assert edit_json in parsed and all(path.stat().st_size > 1000 for path in parsed)
+        assert deal["name"] == "Read from JSON"
         edit_json.write_text(json.dumps(deals)[:-1])  # cut short
         refused = client.post("/__mock__/tenants/t/load", json={"fixtures": "big"})
     assert_error(refused, 400, "deals.json", "cannot be read")
-
-
-def test_a_loaded_sets_big_yaml_files_are_parsed_by_a_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The YAML parser built a 5 MB file's values in calls of up to 180 ms holding the GIL."""
-    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "mine")
-    shutil.copytree(DEFAULT_FIXTURES, tmp_path / "big")
-    edit(tmp_path / "big", "deals", 1, name="Read by the child")
-    monkeypatch.setattr(plane, "YAML_CHILD_BYTES", 20_000)  # deals.yaml, activities.yaml and a few more
-    parsed: list[tuple[str, int]] = []
-    real = bigjson.loads
-
-    def watched(raw: bytes | Path, syntax: int = bigjson.JSON_TEXT) -> Any:
-        assert isinstance(raw, Path)
-        parsed.append((raw.name, syntax))
-        return real(raw, syntax)
-
-    monkeypatch.setattr(bigjson, "loads", watched)
-    with create_app(Settings(fixtures=tmp_path / "mine")).test_client() as client:
-        loaded = client.post("/__mock__/tenants/t/load", json={"fixtures": "big"})
-        assert loaded.status_code == 200, loaded.text
-        assert client.get("/v1/deals/1", headers={"x-api-token": "t"}).json()["data"]["name"] == "Read by the child"
-    assert ("deals.yaml", bigjson.YAML_TEXT) in parsed and ("activities.yaml", bigjson.YAML_TEXT) in parsed
-    assert ("users.yaml", bigjson.YAML_TEXT) not in parsed  # a small file is parsed in the server's thread

@@ -21,8 +21,8 @@ from mock_server.control.journal import (
     masked_query,
     path_matches,
 )
-from mock_server.control.tenancy import mask_token
 from mock_server.errors import Invalid
+from mock_server.http.tenant import mask_token
 from mock_server.settings import Settings
 
 

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.control.tenancy import mask_token
+from mock_server.http.tenant import mask_token
 from mock_server.settings import Settings
 from tests.conftest import Api, admin
 

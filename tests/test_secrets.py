@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.cli import main
-from mock_server.control.tenancy import mask_token
 from mock_server.http.access_log import HideTokens, masked_path
+from mock_server.http.tenant import mask_token
 from mock_server.settings import Settings
 
 ALPHA = "alpha-secret-token-1"

@@ -8,8 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.control.tenancy import tokens_of
-from mock_server.domain import collection
+from mock_server.http.tenant import tokens_of
 from mock_server.settings import Settings, parse_tokens
 from tests.conftest import Api, assert_error
 
@@ -166,31 +165,3 @@ def test_every_kind_of_write_stays_in_its_tenant(client: TestClient) -> None:
     for path, answer in before.items():
         assert reader.data("GET", path) == answer, path
         assert late.data("GET", path) == answer, path
-
-
-def test_a_tenant_with_layered_tables_answers_as_one_with_copies(
-    mock: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A big collection's fork layers over the shared one instead of copying it: the same writes give the same
-    reads and the same export as on a copy."""
-    assert mock.post("/__mock__/clock", json={"freeze": "2026-11-25 12:00:00"}).status_code == 200  # same stamps
-    copied = Api(mock, "tenant-copied")
-    copied.data("GET", "/deals/1")
-    monkeypatch.setattr(collection, "LAYER_ABOVE", 0)
-    layered = Api(mock, "tenant-layered")
-    reads = ("/deals?limit=500", "/deals?stage_id=3&limit=500", "/deals?sort=value%20DESC&limit=500",
-             "/activities?limit=500&user_id=0", "/deals/2/activities", "/deals/2/products", "/deals/2/flow",
-             "/deals/summary", "/itemSearch?term=an")  # fmt: skip
-    answers = []
-    for api in (copied, layered):
-        api.data("PUT", "/deals/2", json={"name": "Changed", "stage_id": 3, "status": "won"})
-        added = api.data("POST", "/deals", json={"title": "New", "person_id": 1, "stage_id": 1})["id"]
-        api.data("PUT", f"/deals/{added}", json={"person_id": 2, "stage_id": 3})
-        api.data("DELETE", "/deals", params={"ids": "6"})
-        api.data("PUT", "/deals/2/products/1", json={"quantity": 99})
-        api.data("PUT", "/activities/1", json={"subject": "Changed", "done": 1, "deal_id": 3})
-        api.data("POST", "/activities", json={"subject": "Call", "deal_id": 2, "due_date": "2020-01-01"})
-        api.data("DELETE", "/activities", params={"ids": "2"})
-        state = mock.get(f"/__mock__/tenants/{api.token}/state").json()
-        answers.append(([api.data("GET", path) for path in reads], state["records"], state["index_orders"]))
-    assert answers[0] == answers[1]

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
-import sys
 import weakref
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.control import bounded, tenancy
-from mock_server.domain import collection
-from mock_server.domain.account import Account
 from mock_server.settings import Settings
 from tests.conftest import Api
-from tests.test_bounded import running_loop as on_a_loop
 
 
 @pytest.fixture
@@ -91,9 +84,8 @@ USED = [
 
 
 @pytest.mark.parametrize("leave", ["dropped", "reset", "replaced"])
-def test_a_tenant_that_leaves_frees_its_account_without_the_cyclic_collector(leave: str) -> None:
-    """`serve` freezes the heap after every new account (see `Tenants.settle`): the cyclic collector never visits
-    an account again, so one whose parts refer to each other in a cycle would stay in memory for good."""
+def test_a_tenant_that_leaves_frees_its_account(leave: str) -> None:
+    """Nothing keeps an account that left: not the tenants, nor the answers, views and locks kept for it."""
     app = create_app(Settings(max_tenants=1))
     tenants = app.state["tenants"]
     with app.test_client() as client:
@@ -102,54 +94,12 @@ def test_a_tenant_that_leaves_frees_its_account_without_the_cyclic_collector(lea
             response = api.request(method, path, json=body)
             assert response.status_code < 300, (path, response.text)
         account = weakref.ref(tenants.for_token("leaving"))
-        collected = gc.isenabled()
-        gc.disable()
-        try:
-            if leave == "dropped":
-                Api(client, "newcomer").data("GET", "/currencies")
-            elif leave == "reset":
-                assert client.post("/__mock__/reset", headers={"x-api-token": "leaving"}).status_code == 200
-            else:
-                loaded = client.post("/__mock__/tenants/leaving/load", json={"fixtures": "default"})
-                assert loaded.status_code == 200, loaded.text
-            assert account() is None
-        finally:
-            if collected:
-                gc.enable()
-
-
-@pytest.mark.parametrize("leave", ["dropped", "reset", "replaced"])
-def test_a_big_account_that_leaves_is_let_go_of_in_a_worker_thread(leave: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Freed at once where it left, a 100k-deal account held the event loop for a second: a big one is let go of a
-    piece at a time in a worker thread, held there alone (else `let_go_whole` may not empty it)."""
-    monkeypatch.setattr(bounded, "BIG_ACCOUNT", 0)  # every account counts as big, the bundled one too
-    let_go: list[tuple[bool, int, weakref.ref[Account]]] = []
-    real = collection.let_go_whole
-
-    def watched(box: list[Account]) -> None:
-        let_go.append((on_a_loop(), sys.getrefcount(box[0]), weakref.ref(box[0])))
-        real(box)
-
-    monkeypatch.setattr(tenancy, "let_go_whole", watched)
-    app = create_app(Settings(max_tenants=1))
-    tenants = app.state["tenants"]
-
-    async def scenario() -> weakref.ref[Account]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as client:
-            for method, path, body in USED:
-                response = await client.request(method, "/v1" + path, json=body, headers={"x-api-token": "leaving"})
-                assert response.status_code < 300, (path, response.text)
-            account = weakref.ref(tenants.for_token("leaving"))
-            if leave == "dropped":
-                response = await client.get("/v1/currencies", headers={"x-api-token": "newcomer"})
-            elif leave == "reset":
-                response = await client.post("/__mock__/reset", headers={"x-api-token": "leaving"})
-            else:
-                response = await client.post("/__mock__/tenants/leaving/load", json={"fixtures": "default"})
-            assert response.status_code == 200, response.text
-            await tenants.gone()
-            return account
-
-    account = asyncio.run(scenario())
-    assert [(loop, holders, ref()) for loop, holders, ref in let_go] == [(False, 2, None)]
-    assert account() is None
+        if leave == "dropped":
+            Api(client, "newcomer").data("GET", "/currencies")
+        elif leave == "reset":
+            assert client.post("/__mock__/reset", headers={"x-api-token": "leaving"}).status_code == 200
+        else:
+            loaded = client.post("/__mock__/tenants/leaving/load", json={"fixtures": "default"})
+            assert loaded.status_code == 200, loaded.text
+        gc.collect()
+        assert account() is None

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server.control.tenancy import mask_token
+from mock_server.http.tenant import mask_token
 from tests.conftest import Api, admin, assert_error
 from tests.server import running_server
 from tests.test_filter_api import cond, filtered

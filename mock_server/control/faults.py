@@ -14,9 +14,9 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.control.tenancy import API_PREFIX, mask_token, tokens_of, under
 from mock_server.errors import Invalid, NotFound
 from mock_server.http import envelope
+from mock_server.http.tenant import API_PREFIX, mask_token, tokens_of, under
 
 KINDS = ("status", "delay", "truncate", "non_json", "drop")
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE")

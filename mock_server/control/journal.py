@@ -16,11 +16,11 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.control.tenancy import mask_token, tokens_of, under
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
 from mock_server.http import limits
 from mock_server.http.asgi import StatusRecorder, read_request, replayed
+from mock_server.http.tenant import mask_token, tokens_of, under
 
 MAX_TENANTS = 1000
 MAX_TEXT_BYTES = 10 * 1024

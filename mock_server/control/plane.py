@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import DEFAULT_FIXTURES
-from mock_server.control import bounded
 from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
 from mock_server.control.scenarios import Scenario, load_scenario, scenario_names
-from mock_server.control.tenancy import Tenants, mask_token
-from mock_server.data.bulk import no_collection
-from mock_server.data.fixtures import FixtureError, load, read
-from mock_server.data.state import export_state, import_state, tenant_seed
+from mock_server.control.tenancy import Tenants
+from mock_server.data.fixtures import FixtureError, load
+from mock_server.data.state import encoded_state, import_state, tenant_seed
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import MAX_SHIFT, Clock, parse_datetime
-from mock_server.domain.collection import let_go
 from mock_server.errors import Invalid, NotFound
-from mock_server.http import bigjson, envelope
-from mock_server.http.validation import CHILD_PARSE_BYTES
+from mock_server.http import big_accounts
+from mock_server.http.tenant import mask_token
 from mock_server.settings import Settings
 
 T = TypeVar("T")
@@ -75,10 +69,11 @@ class ControlPlane:
         return {"reset": mask_token(token) if token else "all"}
 
     async def export(self, token: str) -> list[bytes]:
-        """The tenant's state, encoded: a big account's in a worker thread, between its requests (see `bounded`)."""
+        """The tenant's state as the chunks of its answer: a big account's encoded in a worker thread, between its
+        requests (see `big_accounts`)."""
         self._served(token)
         account = await self.tenants.account_for(token)
-        return await bounded.run(account, _exported, account)
+        return await big_accounts.run(account, encoded_state, account)
 
     async def restore(self, token: str, state: dict[str, Any]) -> dict[str, Any]:
         """Replace the tenant's account with one built from `state` (the request's own, so not copied). The build
@@ -113,12 +108,8 @@ class ControlPlane:
             )
 
     def _fixture_account(self, token: str, folder: Path) -> Account:
-        # The set read is this account's alone: a copy of a 100k-deal set took 18 s, and freeing the set read
-        # afterwards held the GIL for 1.6 s in one call.
-        fixture = load(folder, parse=_fixture_file)
-        account = self.tenants.fresh(token, fixture, owned=True)
-        _let_go_lists(fixture.records)
-        return account
+        # The set read is this account's alone: it becomes the account's without a copy.
+        return self.tenants.fresh(token, load(folder), owned=True)
 
     def fixture_roots(self) -> list[Path]:
         """Where fixture sets are looked up by name: the bundled ones, and those beside the `--fixtures` folder."""
@@ -269,90 +260,6 @@ def _duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-# The least size of the chunks an export is sent in: the C library maps a block this big apart from the heap (glibc
-# maps every block of 32 MB or more), so each chunk is given back to the system alone.
-CHUNK = 33 * 1024 * 1024
-
-
-def _exported(account: Account) -> list[bytes]:
-    """The account's state encoded, in chunks that `envelope.streamed` sends as they are. Not copied: encoded
-    before anything can change it.
-
-    The event loop must neither join nor free the 550 MB of a big account's export: joining its pieces there took
-    40 ms, and giving their memory back to the system 30 ms, the GIL held throughout. So the chunks are joined
-    here, from the last to the first, each one's pieces let go newest first (the heap shrinks from its top a chunk
-    at a time), and `Sent` lets the chunks go in a worker thread once sent. The last piece goes alone: the sender
-    lets go of the chunk it drew last itself.
-    """
-    state = export_state(account, copied=False)
-    pieces = envelope.encoded_pieces(state, depth=3)
-    for listed in (*state["records"].values(), state["deal_changes"]):
-        let_go(listed)
-    last = pieces.pop()
-    chunks = Sent()
-    for start, end in reversed(list(pairwise(_chunk_bounds(pieces)))):
-        chunks.append(b"".join(pieces[start:end]))
-        del pieces[start:]  # freed last to first
-    chunks.reverse()
-    chunks.append(last)
-    return chunks
-
-
-def _chunk_bounds(pieces: list[bytes]) -> list[int]:
-    """Where the chunks of `pieces` begin and end: as many chunks of `CHUNK` bytes as fit, evened out."""
-    total = sum(map(len, pieces))
-    count = max(1, total // CHUNK)
-    bounds, size = [0], 0
-    for number, piece in enumerate(pieces, 1):
-        size += len(piece)
-        if len(bounds) < count and size * count >= total * len(bounds):
-            bounds.append(number)
-    if pieces:
-        bounds.append(len(pieces))
-    return bounds
-
-
-class Sent(list[bytes]):
-    """The chunks of an answer, drawn once, then let go in a worker thread: giving half a gigabyte back to the
-    system takes the C library 30 ms, which on the event loop (or in one go anywhere: the GIL is held throughout)
-    would stop every other request. One chunk at a time, the loop gets its turn in between."""
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from list.__iter__(self)
-        finally:
-            spent = self[:]
-            self.clear()
-            if len(spent) > 2:  # a small answer's are let go here
-                _let_go_later(spent)
-
-
-# Tasks letting chunks go, kept until they are done.
-_dropping: set[asyncio.Task[None]] = set()
-
-
-def _let_go_later(spent: list[bytes]) -> None:
-    """Let `spent` go in a worker thread, a chunk at a time, with the GIL switching as for big work (see
-    `bounded.switching`); drawn outside an event loop, it is let go by the caller."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    task = loop.create_task(_dropped(spent))
-    _dropping.add(task)
-    task.add_done_callback(_dropping.discard)
-
-
-async def _dropped(spent: list[bytes]) -> None:
-    with bounded.switching():
-        await asyncio.to_thread(_emptied, spent)
-
-
-def _emptied(spent: list[bytes]) -> None:
-    while spent:
-        spent.pop()
-
-
 def _scenario(name: str) -> Scenario:
     try:
         return load_scenario(name)
@@ -361,64 +268,13 @@ def _scenario(name: str) -> Scenario:
 
 
 def _imported(state: dict[str, Any], clock: Clock, seed: int) -> Account:
-    """The account of `state`, which it takes as its own (see `import_state`); the state's record lists go."""
-    account = import_state(state, clock, seed=seed, owned=True)
-    _let_go_lists(state["records"])  # checked by the import: a list of records for each resource
-    return account
-
-
-def _let_go_lists(records: dict[str, list[Any]]) -> None:
-    """Empty, a piece at a time, the lists of records an account was built from (its collections keep the records,
-    not the lists): freed at once, the list of a million activities was one 10-20 ms call."""
-    for items in records.values():
-        let_go(items)
-
-
-# A YAML fixture file longer than this is parsed in a child process: the YAML parser builds values in calls that
-# hold the GIL, about 20 ms for 1 MB (a bundled file of 50 kB takes 4).
-YAML_CHILD_BYTES = 256 * 1024
-
-
-def _fixture_file(path: Path) -> Any:
-    """A fixture file's values, parsed as a request body of its size is: a big one in a child process that reads
-    the file (see `bigjson`). In this thread, `json.loads` of the 385 MB of a 100k-deal account's activities held
-    the GIL, and so the event loop, for over 3 s, and the YAML parser 180 ms for a file of 5 MB."""
-    size = path.stat().st_size
-    if path.suffix == ".json":
-        if size > CHILD_PARSE_BYTES:
-            return _in_child(path, bigjson.JSON_TEXT)
-        raw = path.read_bytes()
-        try:
-            return orjson.loads(raw)  # a few milliseconds for 2 MB, where json.loads took 20
-        except orjson.JSONDecodeError:
-            return json.loads(raw)  # what orjson refuses and the standard parser reads (NaN, long integers)
-    if size > YAML_CHILD_BYTES:
-        try:
-            return _in_child(path, bigjson.YAML_TEXT)
-        except ValueError as error:
-            if str(error) != bigjson.NOT_JSON:
-                raise
-            # Values JSON cannot carry (an unquoted time): read here, so that the check names them as it always has.
-    return read(path)
-
-
-def _in_child(path: Path, syntax: int) -> Any:
-    try:
-        return bigjson.loads(path, syntax)
-    except bigjson.ParseFailed as error:
-        raise ValueError(str(error)) from None
+    """The account of `state`, which it takes as its own (see `import_state`)."""
+    return import_state(state, clock, seed=seed, owned=True)
 
 
 async def _off_loop(build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """`build(...)` in a worker thread, the GIL switching as for big work meanwhile (see `bounded.switching`)."""
-    with bounded.switching():
-        return await asyncio.to_thread(_built, build, *args, **kwargs)
-
-
-def _built(build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """`build(...)` without the cyclic collector walking the records it makes (see `no_collection`)."""
-    with no_collection():
-        return build(*args, **kwargs)
+    """`build(...)` in a worker thread: reading and building an account can take seconds."""
+    return await asyncio.to_thread(build, *args, **kwargs)
 
 
 def _within_bounds(field: str, moment: datetime, step: timedelta) -> None:

@@ -3,48 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
-from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from mock_server.control import bounded
-from mock_server.data.bulk import no_collection
 from mock_server.data.state import import_state, restore_random, tenant_seed
 from mock_server.data.store import Store, tenant_key
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import Clock
-from mock_server.domain.collection import let_go_whole
-from mock_server.errors import Unauthorized
+from mock_server.http import big_accounts
+from mock_server.http.tenant import mask_token
 from mock_server.settings import Settings
 
-_current: ContextVar[Account] = ContextVar("fintesk_account")
-# A masked token shows this much of a token at most, and never more than a third of it.
-MASK_PREFIX = 4
-
-
-@functools.lru_cache(maxsize=4096)
-def mask_token(token: str) -> str:
-    """A token as the control plane shows it: a short prefix and a stable fingerprint, so the entries of one token
-    can be told apart without handing the token out (`abcd…1f2e3d4c`); the empty token stays empty."""
-    if not token:
-        return token
-    fingerprint = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{token[: min(MASK_PREFIX, len(token) // 3)]}…{fingerprint}"
-
-
 logger = logging.getLogger("fintesk_mock")
-
-
-def current_account() -> Account:
-    """The account of the token of the request being handled: the one way handlers reach state."""
-    return _current.get()
 
 
 class Tenants:
@@ -62,16 +33,12 @@ class Tenants:
         self._accounts: OrderedDict[str, Account] = OrderedDict()  # least recently used first
         # One built account of the fixture per acting user; tenants fork it instead of building their own.
         self._templates: dict[int, Account] = {}
-        # Called after a new account is made; the server passes gc.freeze (see `serve`).
-        self.settle: Callable[[], None] | None = None
         # With a data folder: where every tenant is kept, and the stored accounts loaded at start, not yet used.
         self.store: Store | None = None
         self._loaded: dict[str, Account] = {}
         # Tokens whose first account is being made in a worker thread (see `account_for`).
         self._making: dict[str, asyncio.Lock] = {}
         self._resets = 0
-        # Big accounts that left, being let go of in a worker thread (see `_leave`).
-        self._leaving: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -100,9 +67,7 @@ class Tenants:
             async with making:
                 while token not in self._accounts:
                     resets = self._resets
-                    # With the collector paused, as every big work off the loop (see `bounded.uncollected`).
-                    with bounded.switching():
-                        account = await asyncio.to_thread(bounded.uncollected, self._made, token)
+                    account = await asyncio.to_thread(self._made, token)
                     # Made again when the tenant was reset meanwhile (its stored account may be gone).
                     if token not in self._accounts and resets == self._resets:
                         self._admit(token, account)
@@ -115,11 +80,11 @@ class Tenants:
         if self.store is not None and self.store.has(tenant_key(token)):
             return True
         if self.state is not None:
-            return self._state_template is not None and bounded.is_big(self._state_template)
+            return self._state_template is not None and big_accounts.is_big(self._state_template)
         template = self._templates.get(self.user_of(token))
         if template is None:  # made from the fixture set first
-            return sum(map(len, self.fixture.records.values())) > bounded.BIG_ACCOUNT
-        return bounded.is_big(template)
+            return sum(map(len, self.fixture.records.values())) > big_accounts.BIG_ACCOUNT
+        return big_accounts.is_big(template)
 
     def _made(self, token: str) -> Account:
         return self._stored(token) or self.fresh(token, self.fixture)
@@ -141,6 +106,10 @@ class Tenants:
             if account is not None:
                 self._loaded[key] = account
         self.store = store
+
+    def keeps_writes(self) -> bool:
+        """Whether a write must reach the data folder before it is acknowledged (see `commit`)."""
+        return self.store is not None
 
     def commit(self, token: str, account: Account) -> None:
         """Write what a request changed in the token's account to the data folder (when there is one), unless the
@@ -176,17 +145,14 @@ class Tenants:
         """The fixture account as `user_id` sees it, built once: never served, only forked."""
         template = self._templates.get(user_id)
         if template is None:
-            with no_collection():
-                template = self._templates[user_id] = Account(self.fixture, self.clock, user_id, copy_records=False)
+            template = self._templates[user_id] = Account(self.fixture, self.clock, user_id, copy_records=False)
         return template
 
     def use_state(self, state: dict[str, Any]) -> None:
         """Start every tenant from an exported state instead of the fixtures."""
-        with no_collection():
-            # A bad state is refused now, not on a request.
-            self._state_template = import_state(state, Clock(base=self.clock))
+        # A bad state is refused now, not on a request.
+        self._state_template = import_state(state, Clock(base=self.clock))
         self.state = state
-        self._leave(*self._accounts.values())
         self._accounts.clear()
         self._resets += 1
 
@@ -223,20 +189,16 @@ class Tenants:
         self._admit(token, account)
         if self.store is not None:
             self._loaded.pop(tenant_key(token), None)
-            await bounded.run(account, self.store.replace, tenant_key(token), account)
+            await big_accounts.run(account, self.store.replace, tenant_key(token), account)
 
     def _admit(self, token: str, account: Account) -> None:
         """Make `account` the token's live one, the most recently used; past `--max-tenants` the least recently
         used tenant leaves memory (with a data folder it is kept there and comes back on its next request)."""
-        if self._accounts.get(token, account) is not account:
-            self._leave(self._accounts.pop(token))
         self._accounts[token] = account
         self._accounts.move_to_end(token)
-        if self.settle is not None:
-            self.settle()
         while len(self._accounts) > self.settings.max_tenants:
             dropped = next(iter(self._accounts))
-            self._leave(self._accounts.pop(dropped))
+            del self._accounts[dropped]
             fate = "kept in the data folder" if self.store is not None else "its changes are gone"
             logger.warning(
                 "tenant %s dropped from memory: more than %d tenants are live (--max-tenants); %s",
@@ -248,7 +210,6 @@ class Tenants:
         if fixture is not self.fixture:
             self.state = self._state_template = None
         self.fixture = fixture
-        self._leave(*self._templates.values())
         self._templates.clear()
         if seed is not None:
             self.seed = seed
@@ -259,124 +220,16 @@ class Tenants:
         ended: then none of them can store its account after a reset."""
         accounts = [self._accounts.get(token)] if token is not None else list(self._accounts.values())
         for account in accounts:
-            if account is not None and bounded.is_big(account):
-                async with bounded.lock_of(account):
-                    pass
+            if account is not None:
+                await big_accounts.settled(account)
 
     def reset(self, token: str | None = None) -> None:
         self._resets += 1
         if token is None:
-            self._leave(*self._accounts.values(), *self._loaded.values())
             self._accounts.clear()
             self._loaded.clear()
         else:
-            self._leave(self._accounts.pop(token, None), self._loaded.pop(tenant_key(token), None))
+            self._accounts.pop(token, None)
+            self._loaded.pop(tenant_key(token), None)
         if self.store is not None:
             self.store.forget(None if token is None else tenant_key(token))
-
-    def _leave(self, *accounts: Account | None) -> None:
-        """Let go of accounts that left (replaced, reset, dropped past `--max-tenants`). A big one is let go of in a
-        worker thread, a piece at a time, once its requests in flight have ended: freed at once where it left, a
-        100k-deal account held the event loop for 0.7 s to 1.5 s. The caller must keep no reference to it."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not serving: freed at once
-            return
-        for account in accounts:
-            if account is not None and bounded.is_big(account):
-                task = loop.create_task(_let_go([account]))
-                self._leaving.add(task)
-                task.add_done_callback(self._leaving.discard)
-
-    async def gone(self) -> None:
-        """Once every account that left has been let go of."""
-        while self._leaving:
-            await asyncio.gather(*self._leaving)
-
-
-async def _let_go(box: list[Account]) -> None:
-    """Let go of the account in `box` (see `Tenants._leave`): `let_go_whole` takes it out of the box in the worker
-    thread, so that nothing else holds it there."""
-    async with bounded.lock_of(box[0]):  # its requests in flight end first
-        pass
-    with bounded.switching():
-        await asyncio.to_thread(let_go_whole, box)
-
-
-API_PREFIX = "/v1"
-# Methods that change nothing: their requests never touch the data folder.
-READS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def under(path: str, prefix: str = API_PREFIX) -> bool:
-    """Whether a request path belongs to the API (the prefix itself or anything below it)."""
-    return path == prefix or path.startswith(prefix + "/")
-
-
-def tokens_of(scope: Scope) -> list[str]:
-    """Every token a request carries: `x-api-token`, `Authorization: Bearer` and the `api_token` query parameter.
-    Journal, rate limits, faults and tenancy all ask; the request's state keeps the answer for the next to ask."""
-    state: dict[str, Any] = scope.setdefault("state", {})
-    tokens: list[str] | None = state.get("fintesk_tokens")
-    if tokens is None:
-        tokens = state["fintesk_tokens"] = _read_tokens(scope)
-    return list(tokens)
-
-
-def _read_tokens(scope: Scope) -> list[str]:
-    tokens: list[str] = []
-    for name, value in scope["headers"]:
-        if name == b"x-api-token" and value:
-            tokens.append(value.decode("latin-1"))
-        elif name == b"authorization":
-            scheme, _, credentials = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and credentials.strip():
-                tokens.append(credentials.strip())
-    query = scope.get("query_string", b"")
-    if b"api_token" in query:
-        tokens += [value for name, value in parse_qsl(query.decode("latin-1")) if name == "api_token" and value]
-    return tokens
-
-
-class TenantMiddleware:
-    """Authenticates every /v1 request and binds its tenant's account for the handler."""
-
-    def __init__(self, app: ASGIApp, tenants: Tenants | None = None, prefix: str = "/v1") -> None:
-        self.app = app
-        self.tenants = tenants
-        self.prefix = prefix
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not under(scope.get("path", ""), self.prefix):
-            await self.app(scope, receive, send)
-            return
-        assert self.tenants is not None
-        tokens = tokens_of(scope)
-        # A request naming two different tokens is as unauthorized as one naming a bad token.
-        if not tokens or len(set(tokens)) > 1 or not self.tenants.settings.accepts(tokens[0]):
-            raise Unauthorized("unauthorized access", extra={"errorCode": 401})
-        token = tokens[0]
-        account = await self.tenants.account_for(token)
-        marker = _current.set(account)
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["fintesk_token"] = token
-        if self.tenants.store is not None and scope["method"] not in READS:
-            send = self._committing(send, token, account)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _current.reset(marker)
-
-    def _committing(self, send: Send, token: str, account: Account) -> Send:
-        """`send`, that first writes the request's changes to the data folder when the answer is a success: an
-        acknowledged write is on disk before the client can see the acknowledgement."""
-        tenants = self.tenants
-        assert tenants is not None
-
-        async def committing_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
-                # A big account's write (a first one stores the whole account) between its other requests.
-                await bounded.run(account, tenants.commit, token, account)
-            await send(message)
-
-        return committing_send

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -219,16 +219,15 @@ class FixtureError(Exception):
     """A fixture set that cannot be served; the message names the file, the record and the field."""
 
 
-def load(folder: Path, parse: Callable[[Path], Any] | None = None) -> FixtureSet:
-    """The fixture set in `folder`, checked. `parse` reads and parses a file (JSON or YAML, by its suffix) instead
-    of `read`, raising a ValueError for text it refuses (the control plane parses a big file in a child process)."""
+def load(folder: Path) -> FixtureSet:
+    """The fixture set in `folder`, checked."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FixtureError(f"{folder}: no such fixture folder.")
     paths: dict[str, Path] = {}
     contents: dict[str, Any] = {}
     for name in ("company", *RESOURCES):
-        paths[name], contents[name] = _read(folder, name, parse)
+        paths[name], contents[name] = _read(folder, name)
     company = contents.pop("company")
     _check(paths, company, contents)
     return FixtureSet(folder, company, contents)
@@ -266,7 +265,7 @@ def _validate_records(path: Path | str, resource: str, content: list[Any]) -> Id
     a list it refuses is walked again, to name the first bad record and field. A list it accepts holds only objects
     with an id (the schemas require one)."""
     if all_valid(SCHEMAS[resource], content):
-        ids: Ids = set() if len(content) <= MANY_IDS else ShardedIds()
+        ids: Ids = set()
         for part in _parts(content):
             ids.update(map(_ID, part))
         if len(ids) == len(content):
@@ -282,55 +281,12 @@ def _validate_records(path: Path | str, resource: str, content: list[Any]) -> Id
 
 
 _ID = itemgetter("id")
-# Records per call into code that holds the interpreter lock until it returns (the compiled validator, set
-# operations): an import builds in a worker thread, and between two calls the event loop gets its turn. Five
-# hundred deals take the compiled validator about 2.5 ms (two thousand took 10); a whole list of a million
-# records took seconds.
+# Records per call of the compiled validator, which holds the interpreter lock until it returns: an import is
+# checked in a worker thread, and between two calls other requests get their turn.
 PART = 500
 
 
-# A list of more records than this keeps its ids in a `ShardedIds`: one set of a million ids grows by copying
-# hundreds of thousands of them in one C call that holds the interpreter lock for 20 ms.
-MANY_IDS = 65_536
-SHARDS = 64
-
-
-class ShardedIds:
-    """Ids in `SHARDS` sets by hash, with the few set operations the checks use: none of them grows a set past
-    a few thousand ids at a time, whatever the order or spread of the ids."""
-
-    __slots__ = ("_sets",)
-
-    def __init__(self, sets: list[set[Any]] | None = None) -> None:
-        self._sets = [set() for _ in range(SHARDS)] if sets is None else sets
-
-    def update(self, values: Iterable[Any]) -> None:
-        sets = self._sets
-        for value in values:
-            sets[hash(value) % SHARDS].add(value)
-
-    def __len__(self) -> int:
-        return sum(map(len, self._sets))
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._sets[hash(value) % SHARDS]
-
-    def issuperset(self, values: Iterable[Any]) -> bool:
-        return all(map(self.__contains__, values))
-
-    def __or__(self, other: set[Any]) -> ShardedIds:
-        union = ShardedIds([set(part) for part in self._sets])
-        union.update(other)
-        return union
-
-    def __del__(self) -> None:
-        # A set at a time: freed whole, the sets of a million ids are one C call of 15-30 ms.
-        sets = self._sets
-        while sets:
-            sets.pop()
-
-
-Ids = set[Any] | ShardedIds
+Ids = set[Any]
 
 
 def _parts(items: list[Any]) -> Iterator[list[Any]]:
@@ -364,7 +320,7 @@ def record_label(position: int, item: Any) -> str:
     return f"record #{position + 1}" + (f" (id {item['id']})" if isinstance(item, dict) and "id" in item else "")
 
 
-def _read(folder: Path, name: str, parse: Callable[[Path], Any] | None) -> tuple[Path, Any]:
+def _read(folder: Path, name: str) -> tuple[Path, Any]:
     for suffix in (".yaml", ".yml", ".json"):
         path = folder / f"{name}{suffix}"
         if path.exists():
@@ -372,7 +328,7 @@ def _read(folder: Path, name: str, parse: Callable[[Path], Any] | None) -> tuple
     else:
         raise FixtureError(f"{folder / (name + '.yaml')}: missing; a fixture set needs one file per resource.")
     try:
-        return path, (parse or read)(path)
+        return path, read(path)
     except (OSError, ValueError, yaml.YAMLError) as error:
         raise FixtureError(f"{path}: cannot be read: {error}") from None
 

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-from mock_server.data.bulk import no_collection
 from mock_server.domain.account import FixtureSet
 from mock_server.domain.clock import DATE_FORMAT, parse_datetime
 from mock_server.domain.deals import UNTRACKED
@@ -91,9 +90,7 @@ def generate_account(
     """
     if deals < 0 or activities_per_deal < 0 or products_per_deal < 0:
         raise ValueError("deals, activities_per_deal and products_per_deal must be 0 or more.")
-    # Millions of new dicts would trigger full collections over and over; none of them can form a cycle.
-    with no_collection():
-        return _generate(base, deals, seed, activities_per_deal, products_per_deal)
+    return _generate(base, deals, seed, activities_per_deal, products_per_deal)
 
 
 def _generate(base: FixtureSet, deals: int, seed: int, activities_per_deal: int, products_per_deal: int) -> FixtureSet:

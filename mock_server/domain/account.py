@@ -5,15 +5,16 @@ from __future__ import annotations
 import copy
 import operator
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from mock_server.domain import money
 from mock_server.domain.activities import Activities, ActivityTypes
 from mock_server.domain.clock import Clock, parse_datetime
-from mock_server.domain.collection import Collection, Record, back_reference
+from mock_server.domain.collection import Collection, Record
 from mock_server.domain.deal_products import DealProducts
 from mock_server.domain.deals import Deals
 from mock_server.domain.fields import Fields
@@ -66,6 +67,10 @@ class Currencies(Collection):
         ]
 
 
+T = TypeVar("T")
+# Views kept at once per account (renders, search indexes, kept searches); past it they are all built anew.
+KEPT_VIEWS = 64
+
 COLLECTION_NAMES = ("users", "pipelines", "stages", "organizations", "persons", "products", "currencies",
                     "deal_fields", "activity_fields", "activity_types", "deals", "activities", "deal_products", "notes",
                     "filters")  # fmt: skip
@@ -89,6 +94,8 @@ class Account:
         # Counts the draws from `random`, so that a store can tell its state changed without reading it whole.
         self.random_draws = 0
         self.deal_changes: list[Record] = []
+        # Views built from the records (renders, search indexes), kept while `version()` stays the same.
+        self._kept: tuple[tuple[int, ...], dict[str, Any]] = ((), {})
         # deal_changes by deal id, brought up to date on each read (the log only grows, or is replaced whole).
         self._changes_by_deal: tuple[list[Record], int, dict[int, list[Record]]] | None = None
         self.users = Collection("User", data["users"])
@@ -121,10 +128,11 @@ class Account:
         account.random = random.Random(seed)
         account.deal_changes = list(self.deal_changes)  # entries never change once logged
         account._changes_by_deal = None
+        account._kept = ((), {})
         for name, collection in self.collections().items():
             clone = collection.fork()
             if hasattr(clone, "account"):
-                clone.account = back_reference(account)
+                clone.account = account
             setattr(account, name, clone)
         return account
 
@@ -133,6 +141,20 @@ class Account:
         (which only grows, or is replaced whole)."""
         log = self.deal_changes
         return (*[collection.version for collection in _COLLECTIONS(self)], len(log), id(log))
+
+    def kept(self, name: str, build: Callable[[], T]) -> T:
+        """`build()`, kept until anything in the account changes. The one rule for every view kept between
+        requests: its key is the whole account's `version()`, so no view can miss a change of what it read."""
+        version = self.version()
+        stamp, views = self._kept
+        if stamp != version:
+            views = {}
+            self._kept = (version, views)
+        if name not in views:
+            if len(views) >= KEPT_VIEWS:
+                views.clear()
+            views[name] = build()
+        return cast(T, views[name])
 
     def changes_of(self, deal_id: int) -> list[Record]:
         """The logged changes of one deal in log order, without reading the changes of every other deal."""

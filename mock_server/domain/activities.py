@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from mock_server.domain.collection import Collection, Kept, Record, back_reference
+from mock_server.domain.collection import Collection, Kept, Record
 from mock_server.domain.related import Related
 from mock_server.errors import MissingReference
 
@@ -24,33 +23,22 @@ def _due_key(activity: Record) -> tuple[str, str, int]:
     return (activity["due_date"] or NO_DATE, activity["due_time"] or "", activity["id"])
 
 
-def _in_due_order(activities: Iterable[Record]) -> list[tuple[str, str, int]]:
-    """The due keys of `activities`, sorted: day by day, so that no single sort (which holds the GIL throughout)
-    takes long even for a million activities; the order is that of sorting them all at once."""
-    by_day: dict[str, list[tuple[str, str, int]]] = {}
+def _in_due_order(activities: Iterable[Record]) -> list[Record]:
+    """`activities` in list order (due date, time, id), sorted a day at a time: one sort of a million tuple keys
+    is a single call of over a second that no other request can interrupt, a day's few hundred are not."""
+    by_day: dict[str, list[Record]] = {}
     for activity in activities:
-        key = _due_key(activity)
-        day = by_day.get(key[0])
-        if day is None:
-            by_day[key[0]] = [key]
-        else:
-            day.append(key)
-    ordered: list[tuple[str, str, int]] = []
-    for day_key in sorted(by_day):
-        ordered += sorted(by_day.pop(day_key))  # each day's list let go here, not all million keys at the end
+        by_day.setdefault(activity["due_date"] or NO_DATE, []).append(activity)
+    ordered: list[Record] = []
+    for day in sorted(by_day):
+        ordered += sorted(by_day[day], key=_due_key)
     return ordered
 
 
 class Activities(Collection):
-    # The due-date order of the active activities as sort keys (which end with the id). Built on the first list
-    # read, then kept in order by every write with bisect, so a page read costs the page even on a large account
-    # that keeps changing. A fork shares its origin's order until its first write.
-    _due: list[tuple[str, str, int]] | None = None
-    _due_owned = True
-
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Activity", records, indexes=("deal_id", "person_id", "org_id"))
-        self.account = back_reference(account)
+        self.account = account
         for activity in self.all():
             activity.setdefault("last_updated_by_user_id", None)
 
@@ -160,39 +148,8 @@ class Activities(Collection):
         )
 
     def by_due_date(self) -> Iterator[Record]:
-        """Every active activity in list order, lazily."""
-        if self._due is None:
-            self._due, self._due_owned = _in_due_order(self.active()), True
-        records = self._records
-        return (records[key[2]] for key in self._due)
-
-    def _insert(self, record: Record) -> None:
-        super()._insert(record)
-        if self._due is not None and record.get("active_flag") is not False:
-            insort(self._writable_due(), _due_key(record))
-
-    def change(self, record: Record, changes: dict[str, Any]) -> None:
-        before = _due_key(record) if record.get("active_flag") is not False else None
-        super().change(record, changes)
-        after = _due_key(record) if record.get("active_flag") is not False else None
-        if self._due is None or before == after:
-            return
-        due = self._writable_due()
-        if before is not None:
-            position = bisect_left(due, before)
-            if position < len(due) and due[position] == before:
-                del due[position]
-        if after is not None:
-            insort(due, after)
-
-    def forked(self) -> None:
-        self._due_owned = False
-
-    def _writable_due(self) -> list[tuple[str, str, int]]:
-        assert self._due is not None
-        if not self._due_owned:
-            self._due, self._due_owned = list(self._due), True
-        return self._due
+        """Every active activity in list order, lazily; the order is kept until the account changes."""
+        return iter(self.account.kept("activities_by_due", lambda: _in_due_order(self.active())))
 
     def of_deal(self, deal_id: int, *, done: int | None = None, exclude: Iterable[int] = ()) -> list[Record]:
         excluded = set(exclude)
@@ -242,21 +199,18 @@ class Activities(Collection):
         return out
 
     def render_kept(self, activity: Record, related: Related | None = None) -> Kept:
-        """The kept render of the activity (shared: never to be changed), made again only when the activities or
-        the deals, persons, organizations or users it names change."""
+        """The kept render of the activity (shared: never to be changed), made again once the account changes."""
         return self.kept_renderer(related)(activity)
 
     def kept_renderer(self, related: Related | None = None) -> Callable[[Record], Kept]:
         """`render_kept` for the activities of one answer, which sees one state: the kept renders are looked up
         once, not once per activity."""
         account = self.account
-        kept: dict[int, Kept] = self.memo("renders", dict, account.deals, account.persons, account.organizations,
-                                          account.users)  # fmt: skip
-        records = self._records
+        kept: dict[int, Kept] = account.kept("activity_renders", dict)
 
         def render(activity: Record) -> Kept:
             entry = kept.get(activity["id"])
-            if entry is None or records.get(activity["id"]) is not activity:
+            if entry is None:
                 entry = kept[activity["id"]] = Kept(self._render(activity))
             if related is not None:
                 related.add("user", activity["user_id"])
@@ -295,7 +249,7 @@ def key_string(name: str) -> str:
 class ActivityTypes(Collection):
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Activity type", records)
-        self.account = back_reference(account)
+        self.account = account
 
     def ordered(self) -> list[Record]:
         return sorted(self.active(), key=lambda record: (record["order_nbr"], record["id"]))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import money
-from mock_server.domain.collection import Collection, Page, Record, back_reference, paginate
+from mock_server.domain.collection import Collection, Page, Record, paginate
 from mock_server.domain.related import Related, user_summary
 from mock_server.errors import NotFound
 
@@ -20,7 +20,7 @@ WRITABLE = ("product_id", "item_price", "quantity", "discount", "discount_type",
 class DealProducts(Collection):
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Product attachment", records, indexes=("deal_id",))
-        self.account = back_reference(account)
+        self.account = account
         for line in self.all():
             deal = account.deals.find_any(line["deal_id"]) or {}
             line.setdefault("active_flag", True)

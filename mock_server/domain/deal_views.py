@@ -10,7 +10,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain.clock import parse_datetime
-from mock_server.domain.collection import Record, sorted_lazily
+from mock_server.domain.collection import Record
 from mock_server.domain.related import Related, user_summary
 from mock_server.errors import Invalid
 
@@ -112,8 +112,7 @@ def render_person(account: Account, person: Record) -> Record:
 
 
 def sort_deals(account: Account, records: Iterable[Record], sort: str) -> Iterable[Record]:
-    """Order by `"field ASC, other DESC"`; fields are built-in deal keys or custom field keys. The order is drawn
-    lazily, so a page of a big account sorts little more than the page (see `sorted_lazily`)."""
+    """Order by `"field ASC, other DESC"`; fields are built-in deal keys or custom field keys."""
     deals = list(records)
     keys = {field["key"] for field in account.deal_fields.active()}
     ordered: Iterable[Record] = deals
@@ -129,7 +128,7 @@ def sort_deals(account: Account, records: Iterable[Record], sort: str) -> Iterab
         present = [deal for deal in drawn if deal.get(field) is not None]
         missing = [deal for deal in drawn if deal.get(field) is None]
         key = _sort_key(field, [deal[field] for deal in present])
-        ordered = chain(sorted_lazily(present, key, reverse=direction == "DESC"), missing)
+        ordered = chain(sorted(present, key=key, reverse=direction == "DESC"), missing)
     return ordered
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import money
 from mock_server.domain.clock import DATETIME_FORMAT, parse_datetime
-from mock_server.domain.collection import Collection, Record, back_reference, let_go
+from mock_server.domain.collection import Collection, Record
 from mock_server.domain.related import Related, user_summary
 from mock_server.errors import Invalid, NotFound
 
@@ -47,14 +47,9 @@ class KeptRender:
 class Deals(Collection):
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Deal", records, indexes=("person_id", "org_id", "stage_id"))
-        self.account = back_reference(account)
-        # Renders by deal id, valid for the stamp of versions they were made at (see `render`).
-        self._renders: tuple[tuple[int, ...], dict[int, KeptRender]] = ((), {})
+        self.account = account
         for deal in self.all():
             deal.setdefault("last_updated_by_user_id", None)
-
-    def forked(self) -> None:
-        self._renders = ((), {})
 
     # --- writes -------------------------------------------------------------------------------------------------
 
@@ -283,25 +278,15 @@ class Deals(Collection):
 
     def kept_renderer(self, related: Related | None = None) -> Callable[[Record], tuple[KeptRender, str | None]]:
         """`render_kept` for the deals of one answer, which sees one state and one moment: the kept renders are
-        looked up and the clock read once, not once per deal.
-
-        What a deal's render reads (the deal, its people, stage, pipeline, currency, activities and products)
-        changes only by a write, so renders are kept until any of those collections changes; only the rotten
-        time, which moves with the clock, is worked out on each call.
-        """
+        looked up and the clock read once, not once per deal. Renders are kept until the account changes; only the
+        rotten time, which moves with the clock, is worked out on each call."""
         account = self.account
-        stamp = (self.version, account.users.version, account.persons.version, account.organizations.version,
-                 account.stages.version, account.pipelines.version, account.currencies.version,
-                 account.activities.version, account.deal_products.version)  # fmt: skip
-        if self._renders[0] != stamp:
-            stale = self._renders[1]
-            self._renders = (stamp, {})
-            let_go(stale)
-        kept, records, now = self._renders[1], self._records, account.clock.now()
+        kept: dict[int, KeptRender] = account.kept("deal_renders", dict)
+        now = account.clock.now()
 
         def render(deal: Record) -> tuple[KeptRender, str | None]:
             entry = kept.get(deal["id"])
-            if entry is None or records.get(deal["id"]) is not deal:
+            if entry is None:
                 entry = kept[deal["id"]] = KeptRender(*self._render(deal))
             rotten = entry.rotten
             if related is not None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mock_server.domain.collection import Collection, Record, back_reference
+from mock_server.domain.collection import Collection, Record
 from mock_server.errors import Invalid
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def is_custom(field: Record) -> bool:
 class Fields(Collection):
     def __init__(self, account: Account, label: str, records: Iterable[Record]) -> None:
         super().__init__(label, records)
-        self.account = back_reference(account)
+        self.account = account
 
     def ordered(self) -> list[Record]:
         return sorted(self.active(), key=lambda field: (field["order_nbr"], field["id"]))

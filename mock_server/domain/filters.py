@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import filtering
-from mock_server.domain.collection import Collection, Record, back_reference
+from mock_server.domain.collection import Collection, Record
 from mock_server.errors import Invalid
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ OBJECT_FOR_TYPE = {"deals": "deal", "activity": "activity", "persons": "person",
 class Filters(Collection):
     def __init__(self, account: Account, records: Iterable[Record]) -> None:
         super().__init__("Filter", records)
-        self.account = back_reference(account)
+        self.account = account
 
     def of_type(self, filter_type: str | None) -> list[Record]:
         return [record for record in self.active() if filter_type is None or record["type"] == filter_type]

@@ -66,25 +66,20 @@ class Related:
     def build(self) -> dict[str, dict[str, Any]]:
         account = self.account
         sources: dict[str, Any] = {
-            "user": (account.users, user_summary, ()),
-            "person": (account.persons, lambda record: person_summary(account, record), ()),
-            # An organization's summary counts its persons.
-            "organization": (
-                account.organizations,
-                lambda record: organization_summary(account, record),
-                (account.persons,),
-            ),  # fmt: skip
-            "deal": (account.deals, lambda record: pick(record, DEAL_KEYS), ()),
-            "stage": (account.stages, lambda record: pick(record, STAGE_KEYS), ()),
-            "pipeline": (account.pipelines, lambda record: pick(record, PIPELINE_KEYS), ()),
+            "user": (account.users, user_summary),
+            "person": (account.persons, lambda record: person_summary(account, record)),
+            "organization": (account.organizations, lambda record: organization_summary(account, record)),
+            "deal": (account.deals, lambda record: pick(record, DEAL_KEYS)),
+            "stage": (account.stages, lambda record: pick(record, STAGE_KEYS)),
+            "pipeline": (account.pipelines, lambda record: pick(record, PIPELINE_KEYS)),
         }
         related: dict[str, dict[str, Any]] = {}
         for kind, ids in self.ids.items():
             if not ids:
                 continue
-            collection, render, depends = sources[kind]
-            # Summaries are kept per record until the collection (or what the summary counts) changes.
-            kept: dict[int, Record | None] = collection.memo("related_summaries", dict, *depends)
+            collection, render = sources[kind]
+            # Summaries are kept per record until the account changes.
+            kept: dict[int, Record | None] = account.kept(f"related_{kind}", dict)
             rendered = {}
             for record_id in ids:
                 summary = kept.get(record_id, MISSING)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from mock_server.domain import money
-from mock_server.domain.collection import Record, Shed
+from mock_server.domain.collection import Record
 from mock_server.errors import Invalid
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def deals_timeline(account: Account, query: TimelineQuery) -> list[Record]:
     if query.convert_to is not None:
         account.currencies.require_code("totals_convert_currency", query.convert_to)
     spans = periods(query.start_date, query.interval, query.amount)
-    grouped: list[list[Record]] = [Shed() for _ in spans]
+    grouped: list[list[Record]] = [[] for _ in spans]
     for deal in _timeline_deals(account, query):
         if query.field_key in deal and _period_of(spans, _day(deal[query.field_key])) is None:
             continue  # a stored date outside every interval: no need to render the deal to know

@@ -8,7 +8,7 @@ from collections.abc import Collection as Container
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mock_server.domain.collection import PIECE, Page, Record, listed, sorted_lazily
+from mock_server.domain.collection import Page, Record
 from mock_server.domain.fields import SEARCHABLE_TYPES
 from mock_server.errors import Invalid
 
@@ -95,7 +95,7 @@ class TextIndex:
 
     Every value that scores contains the term (or, for a phone, the term's digits), so the records that can score
     are those whose part of the string holds a needle: a few `str.find` calls instead of scoring every record.
-    Only those candidates are then scored as before. Built once per change of the records (`Collection.memo`).
+    Only those candidates are then scored. Kept until the account changes (`Account.kept`).
     """
 
     def __init__(self, records: Iterable[Record], values: Callable[[Record], Iterable[object]]) -> None:
@@ -109,8 +109,7 @@ class TextIndex:
             self.starts.append(position)
             parts.append(part)
             position += len(part)
-        # Joined a piece at a time: one join of 100k deals' values is one C call that holds the GIL throughout.
-        self.text = "".join(["".join(parts[at : at + PIECE]) for at in range(0, len(parts), PIECE)])
+        self.text = "".join(parts)
 
     def candidates(self, matcher: Matcher) -> list[Record]:
         """The records holding a needle, in index order: a superset of those the matcher scores above zero."""
@@ -222,8 +221,8 @@ def search_items(
 
 
 def ranked(hits: list[Hit]) -> list[Hit]:
-    """Best first; a long list sorted in pieces and merged (see `sorted_lazily`), ties in the same order."""
-    return listed(sorted_lazily(hits, key=Hit.sort_key))
+    """Best first; ties by item type, then id."""
+    return sorted(hits, key=Hit.sort_key)
 
 
 KEPT_SEARCHES = 256
@@ -232,8 +231,7 @@ KEPT_PAGES = 16
 
 @dataclass
 class KeptSearch:
-    """A search's ranked hits and the pages of them rendered so far, kept together: what a page's renders read
-    (see `RENDER_READS`) is among what the hits are kept by, so a kept page is current while its hits are."""
+    """A search's ranked hits and the pages of them rendered so far, kept together until the account changes."""
 
     hits: list[Hit]
     pages: dict[tuple[int, int], Page] = field(default_factory=dict)
@@ -252,11 +250,8 @@ class KeptSearch:
 
 
 def kept_search(account: Account, key: tuple[object, ...], find: Callable[[], list[Hit]]) -> KeptSearch:
-    """The ranked hits of a search, kept until a searched or rendered collection changes (a bounded few)."""
-    kept: dict[tuple[object, ...], KeptSearch] = account.deals.memo(
-        "searches", dict, account.deal_fields, account.persons, account.organizations, account.products,
-        account.notes, account.stages,
-    )  # fmt: skip
+    """The ranked hits of a search, kept until the account changes (a bounded few)."""
+    kept: dict[tuple[object, ...], KeptSearch] = account.kept("searches", dict)
     search = kept.get(key)
     if search is None:
         if len(kept) >= KEPT_SEARCHES:
@@ -297,7 +292,7 @@ def deal_hits(
         return TextIndex(deals.all(), lambda deal: [deal["name"], *(deal.get(key) for key in keys)])
 
     notes = note_matches(account, matcher, "deal_id") if "notes" in fields else {}
-    candidates = _with_notes(deals.memo("search_text", build, account.deal_fields).candidates(matcher), notes,
+    candidates = _with_notes(account.kept("deal_search_text", build).candidates(matcher), notes,
                              deals.find_any)  # fmt: skip
     keys = searchable_custom_keys(account) if "custom_fields" in fields else []
     by_name = "title" in fields
@@ -321,7 +316,7 @@ def deal_hits(
 def person_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
     notes = note_matches(account, matcher, "person_id") if "notes" in fields else {}
     persons = account.persons
-    index = persons.memo("search_text", lambda: TextIndex(persons.active(), _person_values))
+    index = account.kept("person_search_text", lambda: TextIndex(persons.active(), _person_values))
     hits = []
     for person in _with_notes(index.candidates(matcher), notes, persons.find):
         total = matcher.score(person["name"]) if "name" in fields else 0.0
@@ -356,7 +351,9 @@ def _with_notes(
 def organization_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
     notes = note_matches(account, matcher, "org_id") if "notes" in fields else {}
     orgs = account.organizations
-    index = orgs.memo("search_text", lambda: TextIndex(orgs.active(), lambda org: [org["name"], org["address"]]))
+    index = account.kept(
+        "organization_search_text", lambda: TextIndex(orgs.active(), lambda org: [org["name"], org["address"]])
+    )
     hits = []
     for org in _with_notes(index.candidates(matcher), notes, orgs.find):
         total = matcher.score(org["name"]) if "name" in fields else 0.0
@@ -398,7 +395,7 @@ def note_matches(account: Account, matcher: Matcher, link: str) -> dict[int, Not
     """One pass over the notes: per linked record, the best note score and the matching notes in note order."""
     matches: dict[int, NoteMatches] = {}
     notes = account.notes
-    index = notes.memo("search_text", lambda: TextIndex(notes.active(), lambda note: [note["content"]]))
+    index = account.kept("note_search_text", lambda: TextIndex(notes.active(), lambda note: [note["content"]]))
     for note in index.candidates(matcher):
         owner_id = note.get(link)
         if owner_id is None:
@@ -448,22 +445,15 @@ def _newest(records: list[Record]) -> list[Record]:
 # --- rendering --------------------------------------------------------------------------------------------------
 
 
-# What the render of each item type reads besides the hit itself; renders are kept until one of these changes.
-RENDER_READS: dict[str, tuple[str, ...]] = {
-    "deal": ("deals", "stages", "persons", "organizations"),
-    "person": ("persons", "organizations"),
-    "organization": ("organizations",),
-    "product": ("products",),
-}
 KEPT_RENDERS = 20_000
 
 
 def render_hit(
     account: Account, hit: Hit, renders: dict[str, dict[tuple[object, ...], Record]] | None = None
 ) -> Record:
-    """A hit as a search item; kept per version of what it reads, so a search renders only what changed since.
-    The kept render is shared by every answer that holds it: nothing changes a rendered hit after. `renders`
-    holds the kept renders by item type already looked up for this answer."""
+    """A hit as a search item, kept until the account changes. The kept render is shared by every answer that holds
+    it: nothing changes a rendered hit after. `renders` holds the kept renders by item type already looked up for
+    this answer."""
     kept = renders.get(hit.kind) if renders is not None else None
     if kept is None:
         kept = kept_renders(account, hit.kind)
@@ -479,9 +469,8 @@ def render_hit(
 
 
 def kept_renders(account: Account, kind: str) -> dict[tuple[object, ...], Record]:
-    """The kept renders of an item type, valid while neither its collection nor one its render reads changes."""
-    own, *reads = (getattr(account, name) for name in RENDER_READS[kind])
-    kept: dict[tuple[object, ...], Record] = own.memo("search_renders", dict, *reads)
+    """The kept renders of an item type, valid until the account changes."""
+    kept: dict[tuple[object, ...], Record] = account.kept(f"{kind}_search_renders", dict)
     return kept
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mock_server.control.tenancy import current_account
 from mock_server.http import envelope
+from mock_server.http.tenant import current_account
 
 
 async def get_activity_types() -> Response:

@@ -8,8 +8,8 @@ from starlette.responses import Response, StreamingResponse
 
 from mock_server import __version__
 from mock_server.control.plane import current_control
-from mock_server.control.tenancy import mask_token
 from mock_server.http import envelope
+from mock_server.http.tenant import mask_token
 
 
 def _json(body: Any) -> Response:
@@ -25,7 +25,7 @@ async def reset_mock(body: dict[str, Any] | None = None) -> Response:
 
 
 async def export_state(token: str) -> Response:
-    # An export may be hundreds of megabytes: streamed in chunks as encoded, never joined whole on the loop.
+    # An export may be hundreds of megabytes: streamed in chunks, never joined whole.
     return StreamingResponse(envelope.streamed(await current_control().export(token)), media_type=envelope.JSON)
 
 

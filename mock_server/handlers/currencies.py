@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from mock_server.control.tenancy import current_account
 from mock_server.http import envelope
+from mock_server.http.tenant import current_account
 
 
 async def get_currencies(term: str | None = None) -> Response:

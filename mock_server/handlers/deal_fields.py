@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mock_server.control.tenancy import current_account
 from mock_server.domain.collection import paginate
 from mock_server.http import envelope
+from mock_server.http.tenant import current_account
 
 
 async def get_deal_fields(start: int = 0, limit: int = 100) -> Response:

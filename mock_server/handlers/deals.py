@@ -8,10 +8,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mock_server.control.tenancy import current_account
 from mock_server.domain.collection import Record, paginate
 from mock_server.domain.deal_views import deal_details, deal_persons, sort_deals
 from mock_server.http import envelope
+from mock_server.http.tenant import current_account
 
 
 async def get_deals(

@@ -6,12 +6,12 @@ from datetime import date
 
 from starlette.responses import Response
 
-from mock_server.control.tenancy import current_account
 from mock_server.domain.collection import paginate
 from mock_server.domain.flow import deal_flow, render_update
 from mock_server.domain.reports import TimelineQuery, deals_summary, deals_timeline
 from mock_server.errors import Invalid
 from mock_server.http import envelope
+from mock_server.http.tenant import current_account
 
 
 async def get_deals_summary(
@@ -39,13 +39,8 @@ async def get_deals_timeline(
     query = TimelineQuery(start, interval, amount, field_key, user_id=user_id, pipeline_id=pipeline_id,
                           filter_id=filter_id, exclude_deals=bool(exclude_deals),
                           convert_to=totals_convert_currency)  # fmt: skip
-    # Every deal of the account may be in it: encoded in pieces (see `encode_in_pieces`), and let go of a period
-    # at a time (freeing 100k rendered deals at once holds the GIL for as long as encoding them at once).
-    timeline = deals_timeline(current_account(), query)
-    encoded = envelope.encode_in_pieces({"success": True, "data": timeline}, depth=4)
-    for period in timeline:
-        period.pop("deals", None)
-    return Response(encoded, media_type=envelope.JSON)
+    # Every deal of the account may be in it: encoded a period at a time and streamed.
+    return envelope.streamed_list(deals_timeline(current_account(), query))
 
 
 async def get_deal_updates(

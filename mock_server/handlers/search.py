@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from mock_server.control.tenancy import current_account
 from mock_server.domain import search
 from mock_server.http import envelope
+from mock_server.http.tenant import current_account
 
 
 async def search_deals(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from mock_server.domain.collection import Page
 
@@ -138,38 +138,9 @@ def error_body(message: str, extra: Mapping[str, Any] | None = None) -> dict[str
     return body
 
 
-# Items of a long list encoded in one call by `encode_in_pieces` (a few hundred kB of records), and the most items
-# a list may have for it to write them one by one instead (the periods of a timeline).
-PIECE = 256
-FEW = 1024
-
-
-def encode_in_pieces(body: Any, depth: int) -> bytes:
-    """`encode(body)`, for a body too big to encode in one call (a state export, a timeline of every deal).
-
-    orjson holds the GIL for the whole of a call, so a worker thread encoding a 500 MB export at once would stop
-    the event loop for as long. Here the dicts and lists of the body's first `depth` levels are written out
-    piece by piece (a list of up to `FEW` items item by item), and below them the items of a list `PIECE` at a
-    time: the loop gets its turn in between.
-    The bytes are those `encode` gives.
-    """
-    return b"".join(encoded_pieces(body, depth))
-
-
-def encoded_pieces(body: Any, depth: int) -> list[bytes]:
-    """The pieces `encode_in_pieces` joins, in order, for an answer sent as they are (`streamed`): joining
-    hundreds of megabytes is itself one call that holds the GIL."""
-    out: list[bytes] = []
-    try:
-        _encode_into(out, body, depth)
-    except TypeError:
-        return [encode(body)]
-    return out
-
-
-async def streamed(pieces: list[bytes], chunk: int = 1024 * 1024) -> AsyncIterator[bytes]:
-    """`pieces` as the chunks of a streamed answer, each about `chunk` bytes: the body is never joined whole,
-    and the event loop sends one chunk at a time as the client reads them."""
+async def streamed(pieces: Iterable[bytes], chunk: int = 1024 * 1024) -> AsyncIterator[bytes]:
+    """`pieces` as the chunks of a streamed answer, each about `chunk` bytes: a big body is never joined whole,
+    and it is sent a chunk at a time as the client reads it."""
     group: list[bytes] = []
     size = 0
     for piece in pieces:
@@ -182,30 +153,13 @@ async def streamed(pieces: list[bytes], chunk: int = 1024 * 1024) -> AsyncIterat
         yield b"".join(group)
 
 
-def _encode_into(out: list[bytes], value: Any, depth: int) -> None:
-    if isinstance(value, dict) and depth > 0:
-        out.append(b"{")
-        for number, (key, item) in enumerate(value.items()):
-            if not isinstance(key, str):
-                raise TypeError("keys are strings")  # as orjson would say
-            if number:
-                out.append(b",")
-            out.append(orjson.dumps(key))
-            out.append(b":")
-            _encode_into(out, item, depth - 1)
-        out.append(b"}")
-    elif isinstance(value, list) and depth > 0:
-        out.append(b"[")
-        if depth > 1 and len(value) <= FEW:
-            for number, item in enumerate(value):
-                if number:
-                    out.append(b",")
-                _encode_into(out, item, depth - 1)
-        else:
-            for start in range(0, len(value), PIECE):
-                if start:
-                    out.append(b",")
-                out.append(orjson.dumps(value[start : start + PIECE])[1:-1])
-        out.append(b"]")
-    else:
-        out.append(orjson.dumps(value))
+def streamed_list(items: Iterable[Any]) -> StreamingResponse:
+    """A success answer whose `data` is `items`, each encoded on its own and the answer streamed (see `streamed`):
+    for answers that may hold every record of an account, such as a timeline."""
+    pieces = [b'{"success":true,"data":[']
+    for number, item in enumerate(items):
+        if number:
+            pieces.append(b",")
+        pieces.append(encode(item))
+    pieces.append(b"]}")
+    return StreamingResponse(streamed(pieces), media_type=JSON)

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from connexion.context import scope as request_scope
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.domain.account import Account
@@ -127,8 +127,8 @@ def kept_read(handler: Handler, current_account: Callable[[], Account]) -> Handl
         if answer is not None:
             return replay(answer)
         answer = await handler(**arguments)
-        # A read that changed something (an index built on first use) or spanned a tick of the clock is not kept.
-        if answer.status_code == 200 and moment == moment_of(account):
+        # A read that changed something or spanned a tick of the clock is not kept, nor a streamed answer.
+        if answer.status_code == 200 and moment == moment_of(account) and not isinstance(answer, StreamingResponse):
             answers.keep(moment, key, replay(answer), request_of(request_scope))
         return answer
 

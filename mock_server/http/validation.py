@@ -32,8 +32,7 @@ from jsonschema import Draft4Validator, Draft7Validator, ValidationError
 from jsonschema.exceptions import best_match
 from starlette.types import Message, Receive, Scope, Send
 
-from mock_server.data.bulk import no_collection
-from mock_server.http import bigjson, limits
+from mock_server.http import limits
 from mock_server.http.asgi import read_request, replayed
 
 # Draft 4 knows no `date` format; the API's dates must be real ones, so use the checker that does.
@@ -228,10 +227,8 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         try:
             if len(raw) <= THREADED_PARSE_BYTES:
                 body = limits.loads(raw)
-            elif len(raw) <= CHILD_PARSE_BYTES:  # a megabyte or two: a few milliseconds, not on the loop
-                body = await asyncio.to_thread(_loads_without_collection, raw)
-            else:  # a state import: orjson holds the lock throughout, even in a thread (5 MB: 20 ms; 500 MB: seconds)
-                body = await bigjson.loads_off_loop(raw)
+            else:  # a state import: seconds for hundreds of megabytes, so not on the event loop
+                body = await asyncio.to_thread(limits.loads, raw)
         except ValueError as error:
             raise BadRequestProblem(detail=f"{error}.") from None
         # The handler's request would parse the same bytes again (a second or two for a big import): hand it this.
@@ -245,12 +242,6 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         if error is not None:
             raise BadRequestProblem(detail=describe(error))
         return None
-
-
-def _loads_without_collection(raw: bytes) -> Any:
-    # Millions of new dicts and lists would set off the cyclic collector again and again (see `no_collection`).
-    with no_collection():
-        return limits.loads(raw)
 
 
 def describe(error: ValidationError) -> str:
@@ -378,10 +369,8 @@ def query_lists(query_string: bytes) -> dict[str, list[str]]:
 
 
 MAX_KEPT_BODY_TYPES = 16
-# Bodies bigger than this are parsed in a worker thread; bigger than the second, in a child process (see `bigjson`),
-# which takes a third of a second to start but holds no lock of ours.
+# Bodies bigger than this are parsed in a worker thread.
 THREADED_PARSE_BYTES = 1024 * 1024
-CHILD_PARSE_BYTES = 2 * 1024 * 1024
 # Where request validation leaves the query and the JSON body it parsed and validated, for the handler's arguments.
 PARSED_QUERY = "fintesk_parsed_query"
 PARSED_BODY = "fintesk_parsed_body"
