@@ -26,10 +26,6 @@ class Unauthorized(FinteskError):
     status = 401
 
 
-class Forbidden(FinteskError):
-    status = 403
-
-
 class NotFound(FinteskError):
     """The addressed record does not exist or is deleted (404)."""
 
@@ -42,7 +38,3 @@ class MissingReference(NotFound):
     def __init__(self, field: str, value: object) -> None:
         super().__init__(f"{RESOURCE_MISSING} {field} {value!r} does not exist.")
         self.field = field
-
-
-class NotImplementedYet(FinteskError):
-    status = 501

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from mock_server.app import create_app
 from mock_server.data.fixtures import load, validate
 from mock_server.data.generate import generate_account, reference_time
 from mock_server.domain.account import FixtureSet
-from mock_server.domain.clock import parse_date, parse_datetime
+from mock_server.domain.clock import parse_datetime
 from mock_server.domain.money import line_sum, number
 from mock_server.settings import Settings
 
@@ -112,7 +112,7 @@ def test_lost_deals_have_a_lost_reason_and_time(small: FixtureSet) -> None:
 def test_dates_span_two_years_back_and_six_months_ahead(base: FixtureSet, small: FixtureSet) -> None:
     now = reference_time(base)
     added = [parse_datetime(deal["add_time"]) for deal in small.records["deals"]]
-    due = [parse_date(activity["due_date"]) for activity in small.records["activities"]]
+    due = [date.fromisoformat(activity["due_date"]) for activity in small.records["activities"]]
     assert now - timedelta(days=731) <= min(added) < now - timedelta(days=500)
     assert max(added) <= now
     assert now.date() + timedelta(days=90) < max(due) <= now.date() + timedelta(days=184)
@@ -122,7 +122,7 @@ def test_done_activities_are_in_the_past(base: FixtureSet, small: FixtureSet) ->
     now = reference_time(base).date()
     done = [activity for activity in small.records["activities"] if activity["done"] == 1]
     assert done and all(
-        parse_date(activity["due_date"]) <= now and activity["marked_as_done_time"] for activity in done
+        date.fromisoformat(activity["due_date"]) <= now and activity["marked_as_done_time"] for activity in done
     )
 
 

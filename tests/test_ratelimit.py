@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
-from mock_server.control.tenancy import mask_token
 from mock_server.errors import Invalid
+from mock_server.http.tenant import mask_token
 from mock_server.settings import Settings
 from tests.conftest import assert_error
 
@@ -143,13 +143,6 @@ def test_limits_lists_the_default_and_per_token_limits() -> None:
     limiter = RateLimiter(5)
     limiter.set_limit(9, token="t")
     assert limiter.limits() == {"default": 5, "tokens": {mask_token("t"): 9}}
-
-
-def test_clear_limit_returns_a_token_to_the_default() -> None:
-    limiter = RateLimiter(5)
-    limiter.set_limit(9, token="t")
-    limiter.clear_limit("t")
-    assert limiter.limit_for("t") == 5
 
 
 def test_reset_forgets_counts_overrides_and_a_changed_default(now: FakeTime) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.control.tenancy import mask_token, tokens_of, under
 from mock_server.errors import Invalid
 from mock_server.http import envelope
+from mock_server.http.tenant import mask_token, tokens_of, under
 
 # Past this many remembered tokens, windows that have emptied are swept, so memory follows the active tokens.
 _SWEEP_AT = 1024
@@ -52,11 +52,6 @@ class RateLimiter:
                 self._default = limit
             else:
                 self._overrides[token] = limit
-
-    def clear_limit(self, token: str) -> None:
-        """The token follows the default limit again."""
-        with self._lock:
-            self._overrides.pop(token, None)
 
     def limit_for(self, token: str) -> int:
         with self._lock:

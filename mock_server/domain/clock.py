@@ -98,7 +98,3 @@ def parse_datetime(text: str) -> datetime:
     """A stored `YYYY-MM-DD HH:MM:SS` as a datetime; the same few thousand stamps are read over and over, and
     strptime was a tenth of reading one deal, so answers are kept (datetimes are immutable)."""
     return datetime.strptime(text, DATETIME_FORMAT)
-
-
-def parse_date(text: str) -> date:
-    return datetime.strptime(text, DATE_FORMAT).date()
