@@ -44,7 +44,7 @@ FILTER_ID = 1
 # "Oy" is a company suffix both in the fixtures and among generated organizations and deal names.
 SEARCH_TERM = "Oy"
 
-# The request kinds of the targets. A repeated read is answered from the mock's kept answer (see README,
+# The request kinds of the targets. A repeated read is answered from the mock's kept answer (see docs/behaviour.md,
 # "Repeated reads"), as any client repeating it would be answered.
 KINDS: tuple[RequestKind, ...] = (
     RequestKind("list_deals", "GET", "/deals?limit=100"),

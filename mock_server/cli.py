@@ -306,6 +306,6 @@ def snapshot(base_url: str, token: str, out: Path, rate: float, force: bool, dea
         source.close()
     counts = ", ".join(f"{len(records)} {name}" for name, records in rebuilt.records.items() if records)
     click.echo(f"Wrote {out} from {source.requests} GET requests: {counts}.")
-    click.echo("Not readable through the API, so set to a default (see the README):")
+    click.echo("Not readable through the API, so set to a default (see docs/snapshot.md):")
     for line in rebuilt.defaults:
         click.echo(f"  - {line}")

@@ -20,7 +20,7 @@ def deal(deal_id: int) -> dict[str, Any]:
 
 
 def expected_sum(line: dict[str, Any]) -> float:
-    """The README's rule: price × quantity × duration, less the discount, plus tax only when exclusive."""
+    """The rule of docs/behaviour.md: price × quantity × duration, less the discount, plus tax only when exclusive."""
     gross = line["item_price"] * line["quantity"] * line.get("duration", 1)
     if line.get("discount_type") == "amount":
         net = gross - line.get("discount", 0)

@@ -82,7 +82,7 @@ class UnknownScenario(FixtureError):
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    description: str  # one line, used by `fintesk-mock scenarios` and the README
+    description: str  # one line, used by `fintesk-mock scenarios` and docs/edge-cases.md
     fixture: FixtureSet  # the data tenants start from under this scenario
     faults: list[dict[str, Any]]  # specs for mock_server.control.faults.Faults.add
     rate_limit: int | None  # requests per 2 s per token (0 = off), or None to leave it as it is
