@@ -123,14 +123,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tenants", type=int, default=205, help="tenants made to weigh one (default 205)")
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
-    server = start_mock(generate_deals=args.deals, tokens=(TOKEN, NEW_TENANT, IMPORTED))
+    # The export of a 100k-deal account is about 550 MB: room for importing it back.
+    server = start_mock(generate_deals=args.deals, tokens=(TOKEN, NEW_TENANT, IMPORTED),
+                        options=["--max-import-mb", "2048"])  # fmt: skip
     try:
         root = server.base_url.removesuffix("/v1")
         print(f"serve --generate-deals {args.deals}: ready in {server.ready_s:.1f} s, "
               f"first page in {server.startup_s:.1f} s, RSS {server.rss_mb():.0f} MB")  # fmt: skip
         with tempfile.TemporaryDirectory() as folder:
             export = str(Path(folder) / "state.json")
-            requests = [(name, token, path, None) for name, token, path in HEAVY]
+            requests: list[tuple[str, str, str, str | None]] = [(*request, None) for request in HEAVY]
             requests.append(("state export", TOKEN, f"/__mock__/tenants/{TOKEN}/state", export))
             for name, token, path, save in requests:
                 (began, ended, status, size), waited = under_probe(root, heavy, root, token, path, save)
@@ -152,9 +154,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     stamp = datetime.now(UTC)
     result = {"time": stamp.isoformat(), "deals": args.deals, "start": ready, "requests": rows,
               "tenant_kb": per_tenant_kb}  # fmt: skip
-    path = RESULTS / f"big-{stamp:%Y%m%dT%H%M%S}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {path.relative_to(RESULTS.parent.parent)}")
+    written = RESULTS / f"big-{stamp:%Y%m%dT%H%M%S}.json"
+    written.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {written.relative_to(RESULTS.parent.parent)}")
 
 
 if __name__ == "__main__":

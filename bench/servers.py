@@ -115,6 +115,7 @@ def start_mock(
     timeout_s: float | None = None,
     data_dir: Path | None = None,
     tokens: Sequence[str] = (TOKEN,),
+    options: Sequence[str] = (),
 ) -> Server:
     """`python -m mock_server serve` on a free port; start-up is spawn to the first 200 of GET /v1/deals/1."""
     port = free_port()
@@ -124,6 +125,7 @@ def start_mock(
         argv += ["--generate-deals", str(generate_deals)]
     if data_dir is not None:
         argv += ["--data-dir", str(data_dir)]
+    argv += options
     # Generating and copying 100k deals takes tens of seconds on 2 cores.
     timeout_s = timeout_s if timeout_s is not None else 60 + generate_deals / 500
     started = time.perf_counter()

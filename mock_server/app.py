@@ -46,7 +46,7 @@ from mock_server.http.dispatch import (
     OnceDecoratedApi,
     SegmentRoutingMiddleware,
 )
-from mock_server.http.kept import KeptAnswerMiddleware, kept_read
+from mock_server.http.kept import KeptAnswerMiddleware
 from mock_server.http.limits import MB, LimitsMiddleware
 from mock_server.http.tenant import TenantMiddleware, current_account, mask_token, tokens_of
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app = AsyncApp(
         __name__,
         uri_parser_class=LenientURIParser,
-        resolver=Resolver(function_resolver=partial(resolve, handlers, operations_of(spec), reads_of(spec))),
+        resolver=Resolver(function_resolver=partial(resolve, handlers, operations_of(spec))),
         # Auth is ours (TenantMiddleware for /v1, AdminAuthMiddleware for /__mock__): Connexion's security layer
         # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
@@ -126,26 +126,16 @@ def masked_tenant(scope: Scope) -> str:
     return mask_token(next(iter(tokens_of(scope)), ""))
 
 
-def reads_of(spec: dict[str, Any]) -> frozenset[str]:
-    """The operationIds of the API's reads (its GET operations)."""
-    return frozenset(item["get"]["operationId"] for item in spec["paths"].values() if "get" in item)
-
-
 def operations_of(spec: dict[str, Any]) -> frozenset[str]:
     """The operationIds of the API (of /v1, each on a tenant's account)."""
     return frozenset(operation["operationId"] for item in spec["paths"].values()
                      for method, operation in item.items() if method in HTTP_METHODS)  # fmt: skip
 
 
-def resolve(
-    handlers: dict[str, Callable[..., Any]], api: frozenset[str], reads: frozenset[str], operation_id: str
-) -> Callable[..., Any]:
-    """The handler of an operation. The API's operations run off the event loop on a big account (see `big_accounts`);
-    its reads answer repeats from their kept answers (see `kept`), looked up on the loop."""
+def resolve(handlers: dict[str, Callable[..., Any]], api: frozenset[str], operation_id: str) -> Callable[..., Any]:
+    """The handler of an operation; the API's run off the event loop on a big account (see `big_accounts`)."""
     handler = handlers[snake_case(operation_id)]
-    if operation_id in api:
-        handler = off_the_loop(handler, current_account)
-    return kept_read(handler, current_account) if operation_id in reads else handler
+    return off_the_loop(handler, current_account) if operation_id in api else handler
 
 
 def control_plane(settings: Settings) -> ControlPlane:

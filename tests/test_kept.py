@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from starlette.responses import Response
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
@@ -81,13 +80,12 @@ _tokens = itertools.count(1)
 @pytest.fixture(scope="module")
 def twins() -> Iterator[tuple[TestClient, TestClient]]:
     """Two mocks: one keeps answers to reads, the other answers every read afresh."""
-    with create_app(Settings()).test_client() as keeping, pytest.MonkeyPatch.context() as patch:
-        # Connexion resolves the handlers when the app starts, so the patch holds until then.
-        patch.setattr("mock_server.app.kept_read", lambda handler, _account: handler)
-        with create_app(Settings()).test_client() as fresh:
-            patch.undo()
-            assert [renders_of_two_reads(keeping), renders_of_two_reads(fresh)] == [1, 2]
-            yield keeping, fresh
+    with (
+        create_app(Settings()).test_client() as keeping,
+        create_app(Settings()).test_client(headers={"cache-control": "no-cache"}) as fresh,
+    ):
+        assert [renders_of_two_reads(keeping), renders_of_two_reads(fresh)] == [1, 2]
+        yield keeping, fresh
 
 
 def renders_of_two_reads(client: TestClient) -> int:
@@ -183,15 +181,16 @@ def test_kept_answers_stay_within_their_bounds(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(kept, "MAX_ANSWERS", 2)
     answers = kept.KeptAnswers()
     moment = ((1,), None)
+    start = {"type": "http.response.start", "status": 200, "headers": []}
     for number in range(4):
-        answers.keep(moment, (number,), Response(b"x" * 10))  # type: ignore[arg-type]
-    assert sorted(answers.at(moment)) == [(0,), (1,)]  # type: ignore[arg-type]
+        answers.keep(moment, (str(number), b""), start, b"x" * 10)  # type: ignore[arg-type]
+    assert sorted(answers.at(moment)) == [("0", b""), ("1", b"")]  # type: ignore[arg-type]
 
     monkeypatch.setattr(kept, "MAX_BYTES", 15)
     answers = kept.KeptAnswers()
-    answers.keep(moment, (0,), Response(b"x" * 10))  # type: ignore[arg-type]
-    answers.keep(moment, (1,), Response(b"x" * 10))  # type: ignore[arg-type]
-    assert list(answers.at(moment)) == [(0,)]  # type: ignore[arg-type]
+    answers.keep(moment, ("0", b""), start, b"x" * 10)  # type: ignore[arg-type]
+    answers.keep(moment, ("1", b""), start, b"x" * 10)  # type: ignore[arg-type]
+    assert list(answers.at(moment)) == [("0", b"")]  # type: ignore[arg-type]
     assert answers.at(((2,), None)) == {}  # type: ignore[arg-type]  # another moment drops them all
 
 
@@ -213,7 +212,7 @@ def test_a_repeat_of_the_same_path_and_query_is_answered_before_it_is_parsed_aga
     assert again.content == first.content
     assert validated == ["limit=3&sort=value+DESC"]  # the repeat was answered from the kept bytes
 
-    # Another spelling of the same arguments is parsed and validated, then answered from the kept answer.
+    # Another spelling of the same arguments is a request of its own: parsed, validated and worked out.
     reordered = api.get("/deals", params={"sort": "value DESC", "limit": 3})
     assert reordered.content == first.content and len(validated) == 2
     # A query that differs is never answered from another's kept bytes: this one is refused.

@@ -1,95 +1,57 @@
 """Reads answered again from the bytes of their last answer while nothing they read has changed.
 
-A read of the API (a GET handler) answers from its arguments, the tenant's account and the clock, and the clock
-counts whole seconds. Every collection of an account counts its changes, so `Account.version()` changes with
-anything a read can see; an answer kept under that version and the clock's second is the very answer the
-handler would give again. Asking again costs a lookup instead of rendering and encoding: a 100-deal page is
-rendered, and its 120 kB encoded, once per change or second instead of on every request.
+A read of the API (a GET) answers from its path and query, the tenant's account and the clock, and the clock counts
+whole seconds. Every collection of an account counts its changes, so `Account.version()` changes with anything a
+read can see; an answer kept under that version and the clock's second is the very answer the read would give
+again. A repeat of the same path and query is answered from the kept bytes before it is parsed and validated again.
 
-Kept per account (never shared by tenants), at most `MAX_ANSWERS` answers and `MAX_BYTES` bytes of each, all
+Kept per account (never shared by tenants), at most `MAX_ANSWERS` answers and `MAX_BYTES` bytes of them, all
 dropped at the first change. A request with `Cache-Control: no-cache` is answered afresh, and its answer is not
-kept (keeping it cost a fresh read a tenth of its time; the next plain read keeps its own).
-Only successful answers are kept; a handler that fails raises on every call as before.
-
-An answer is kept under its handler's arguments, and also under the request's path and query string as they
-arrived: the API's reads take no header parameters, so the same path and query always parse and validate to
-the same arguments. `KeptAnswerMiddleware` answers a repeat of those from the kept bytes before the request is
-parsed and validated again (those steps were over a third of a kept answer's cost).
+kept. Only successful answers sent whole are kept (not a streamed one), and only when nothing changed meanwhile.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from connexion.context import scope as request_scope
-from starlette.responses import Response, StreamingResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.domain.account import Account
 
 MAX_ANSWERS = 256
 MAX_BYTES = 16 * 1024 * 1024
 
-Handler = Callable[..., Awaitable[Response]]
+Moment = tuple[tuple[int, ...], datetime]
+Request = tuple[str, bytes]
 
 
 class KeptAnswers:
-    """One account's kept answers, all for one version of it and one second of the clock."""
+    """One account's kept answers, all for one version of it and one second of the clock: by the path and query
+    string of the request they answered, its status line and headers, and its body."""
 
     def __init__(self) -> None:
-        self.moment: tuple[tuple[int, ...], datetime] | None = None
-        self.answers: dict[tuple[Any, ...], Response] = {}
-        # The same answers by the path and query string of a request they answered.
-        self.requests: dict[tuple[str, bytes], Response] = {}
+        self.moment: Moment | None = None
+        self.answers: dict[Request, tuple[Message, bytes]] = {}
         self.size = 0
 
-    def at(self, moment: tuple[tuple[int, ...], datetime]) -> dict[tuple[Any, ...], Response]:
+    def at(self, moment: Moment) -> dict[Request, tuple[Message, bytes]]:
         """The answers kept at `moment`; any kept at another moment are dropped."""
         if moment != self.moment:
-            self.moment, self.answers, self.requests, self.size = moment, {}, {}, 0
+            self.moment, self.answers, self.size = moment, {}, 0
         return self.answers
 
-    def keep(
-        self, moment: tuple[tuple[int, ...], datetime], key: tuple[Any, ...], answer: Response,
-        request: tuple[str, bytes] | None = None,
-    ) -> None:  # fmt: skip
+    def keep(self, moment: Moment, request: Request, start: Message, body: bytes) -> None:
         answers = self.at(moment)
-        kept = answers.get(key)
-        if kept is None and len(answers) < MAX_ANSWERS and self.size + len(answer.body) <= MAX_BYTES:
-            kept = answers[key] = answer
-            self.size += len(answer.body)
-        if kept is not None and request is not None and len(self.requests) < MAX_ANSWERS:
-            self.requests[request] = kept
-
-    def for_request(self, moment: tuple[tuple[int, ...], datetime], request: tuple[str, bytes]) -> Response | None:
-        """The answer kept at `moment` for a request of this path and query string, if any."""
-        self.at(moment)
-        return self.requests.get(request)
+        if request not in answers and len(answers) < MAX_ANSWERS and self.size + len(body) <= MAX_BYTES:
+            answers[request] = (start, body)
+            self.size += len(body)
 
 
 _kept: weakref.WeakKeyDictionary[Account, KeptAnswers] = weakref.WeakKeyDictionary()
-
-
-def kept_answers(account: Account) -> KeptAnswers:
-    answers = _kept.get(account)
-    if answers is None:
-        answers = _kept[account] = KeptAnswers()
-    return answers
-
-
-def arguments_key(handler: Handler, arguments: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The handler and its arguments as a key; None when an argument cannot be one (the answer is not kept)."""
-    try:
-        key = (handler, *sorted((name, tuple(value) if isinstance(value, list) else value)
-                                for name, value in arguments.items()))  # fmt: skip
-        hash(key)
-    except TypeError:
-        return None
-    return key
 
 
 def wants_fresh(scope: Scope) -> bool:
@@ -97,69 +59,50 @@ def wants_fresh(scope: Scope) -> bool:
     return any(name == b"cache-control" and b"no-cache" in value.lower() for name, value in scope["headers"])
 
 
-def moment_of(account: Account) -> tuple[tuple[int, ...], datetime]:
+def moment_of(account: Account) -> Moment:
     return account.version(), account.clock.now()
 
 
-def replay(answer: Response) -> Response:
-    """A shallow copy with a fresh header list: middleware may add headers to the list an answer sends. (Made
-    directly: `copy.copy` goes through the pickling protocol, several times slower.)"""
-    again = object.__new__(type(answer))
-    again.__dict__.update(answer.__dict__)
-    again.raw_headers = list(answer.raw_headers)
-    return again
-
-
-def kept_read(handler: Handler, current_account: Callable[[], Account]) -> Handler:
-    """`handler`, a read of the account `current_account` names, answering a repeat from its kept answer."""
-
-    @functools.wraps(handler)
-    async def read(**arguments: Any) -> Response:
-        if wants_fresh(request_scope):
-            return await handler(**arguments)
-        account = current_account()
-        key = arguments_key(handler, arguments)
-        if key is None:
-            return await handler(**arguments)
-        answers = kept_answers(account)
-        moment = moment_of(account)
-        answer = answers.at(moment).get(key)
-        if answer is not None:
-            return replay(answer)
-        answer = await handler(**arguments)
-        # A read that changed something or spanned a tick of the clock is not kept, nor a streamed answer.
-        if answer.status_code == 200 and moment == moment_of(account) and not isinstance(answer, StreamingResponse):
-            answers.keep(moment, key, replay(answer), request_of(request_scope))
-        return answer
-
-    return read
-
-
-def request_of(scope: Scope) -> tuple[str, bytes] | None:
-    """A GET's path and query string, the key of its kept answer before parsing; None for another method."""
-    return (scope["path"], scope["query_string"]) if scope["method"] == "GET" else None
-
-
 class KeptAnswerMiddleware:
-    """Answers a read from the answer kept for its very path and query string (see the module), before the
-    request is parsed and validated again. Inside the tenant's middleware: `current_account` is the request's
-    account, or raises `LookupError` outside the API."""
+    """Answers a read from the answer kept for its very path and query string (see the module), and keeps the
+    answer of one that had none. Inside the tenant's middleware: `current_account` is the request's account, or
+    raises `LookupError` outside the API."""
 
     def __init__(self, app: ASGIApp, current_account: Callable[[], Account]) -> None:
         self.app = app
         self.current_account = current_account
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        account = None
         if scope["type"] == "http" and scope["method"] == "GET" and not wants_fresh(scope):
-            try:
+            with contextlib.suppress(LookupError):
                 account = self.current_account()
-            except LookupError:
-                account = None
-            if account is not None and (answers := _kept.get(account)) is not None:
-                request = request_of(scope)
-                assert request is not None
-                answer = answers.for_request(moment_of(account), request)
-                if answer is not None:
-                    await replay(answer)(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if account is None:
+            await self.app(scope, receive, send)
+            return
+        answers = _kept.get(account)
+        if answers is None:
+            answers = _kept[account] = KeptAnswers()
+        request: Request = (scope["path"], scope["query_string"])
+        moment = moment_of(account)
+        kept = answers.at(moment).get(request)
+        if kept is not None:
+            start, body = kept
+            # Middleware outside may add headers to the list an answer sends: each answer gets a list of its own.
+            await send({**start, "headers": list(start["headers"])})
+            await send({"type": "http.response.body", "body": body})
+            return
+        sent: dict[str, Any] = {"start": None, "body": [], "whole": True}
+
+        async def watched(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent["start"] = {**message, "headers": list(message.get("headers", []))}
+            elif message["type"] == "http.response.body":
+                sent["body"].append(message.get("body", b""))
+                sent["whole"] = sent["whole"] and not message.get("more_body", False)
+            await send(message)
+
+        await self.app(scope, receive, watched)
+        start = sent["start"]
+        if start is not None and start["status"] == 200 and sent["whole"] and moment == moment_of(account):
+            answers.keep(moment, request, start, b"".join(sent["body"]))
