@@ -47,6 +47,7 @@ from mock_server.http.dispatch import (
     OnceDecoratedApi,
     SegmentRoutingMiddleware,
 )
+from mock_server.http.hosts import HostAllowlist, HostMiddleware
 from mock_server.http.kept import KeptAnswerMiddleware, kept_read
 from mock_server.http.limits import MB, LimitsMiddleware
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
+            partial(HostMiddleware, allowlist=HostAllowlist(settings.host, settings.allowed_hosts)),  # every route
             partial(
                 LimitsMiddleware,
                 max_body=settings.max_body_mb * MB,

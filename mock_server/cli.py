@@ -24,7 +24,7 @@ from mock_server.data.store import StoreError
 from mock_server.errors import FinteskError
 from mock_server.http.limits import MAX_HEADER_BYTES
 from mock_server.http.protocol import MockHttpProtocol
-from mock_server.settings import Settings, is_loopback, parse_origins, parse_tokens
+from mock_server.settings import Settings, is_loopback, parse_hosts, parse_origins, parse_tokens
 
 if TYPE_CHECKING:
     import uvicorn
@@ -136,6 +136,15 @@ def main() -> None:
     is_flag=True,
     help="Serve a non-loopback --host without --admin-token: /__mock__ is open to the network.",
 )
+@option("--allowed-host", "allowed_hosts", envvar="FINTESK_MOCK_ALLOWED_HOST", multiple=True,
+        help="Also answer requests whose Host is this name (repeat or comma-separate; * = any). Loopback names, "
+             "--host and, for 0.0.0.0, this machine's names are always answered.")  # fmt: skip
+@option(
+    "--strict",
+    envvar="FINTESK_MOCK_STRICT",
+    is_flag=True,
+    help="Refuse (400) a body field the operation does not define, instead of ignoring it with a warning.",
+)
 @option("--data-dir", envvar="FINTESK_MOCK_DATA_DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Keep every tenant in this folder (SQLite): writes survive a restart or a kill.")  # fmt: skip
 @option("--max-body-mb", envvar="FINTESK_MOCK_MAX_BODY_MB", default=10, show_default=True,
@@ -162,6 +171,8 @@ def serve(
     cors_origins: tuple[str, ...],
     admin_token: str | None,
     open_control_plane: bool,
+    allowed_hosts: tuple[str, ...],
+    strict: bool,
     data_dir: Path | None,
     max_body_mb: int,
     max_import_mb: int,
@@ -194,6 +205,8 @@ def serve(
         cors_origins=cors_origins,
         admin_token=admin_token or None,
         data_dir=data_dir,
+        allowed_hosts=parse_hosts(allowed_hosts),
+        strict=strict,
         max_body_mb=max_body_mb,
         max_import_mb=max_import_mb,
         max_tenants=max_tenants,
