@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     bases = frozenset(document["servers"][0]["url"].strip("/") for document in (spec, admin_spec))
     app = AsyncApp(
         __name__,
+        lifespan=partial(closing_store, control.tenants),
         uri_parser_class=LenientURIParser,
         resolver=Resolver(function_resolver=partial(resolve, handlers, operations_of(spec), reads_of(spec))),
         # Auth is ours (TenantMiddleware for /v1, AdminAuthMiddleware for /__mock__): Connexion's security layer
@@ -112,6 +114,17 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_error_handler(Exception, render_unexpected)
     app.state = {"tenants": control.tenants, "settings": settings, "control": control}
     return app
+
+
+@asynccontextmanager
+async def closing_store(tenants: Tenants, _app: Any) -> AsyncIterator[None]:
+    """The app's life: when the server stops (SIGTERM, Ctrl-C), the data folder's store is checkpointed and closed,
+    so its file alone holds every write."""
+    try:
+        yield
+    finally:
+        if tenants.store is not None:
+            tenants.store.close()
 
 
 def edge_middlewares(settings: Settings) -> list[Callable[..., Any]]:

@@ -220,7 +220,9 @@ def serve(
         with no_collection():
             app = create_app(settings)
             gc.freeze()
-    except (FixtureError, FinteskError, StoreError) as error:
+    except StoreError as error:  # a data file that does not read back: exit 2, nothing served from it
+        raise DataFolderError(f"cannot start: {error}") from None
+    except (FixtureError, FinteskError) as error:
         raise click.ClickException(f"cannot start: {error}") from None
     app.state["tenants"].settle = bulk.settle = gc.freeze
     kept = f", data kept in {data_dir}" if data_dir is not None else ""
@@ -279,6 +281,12 @@ def scenarios() -> None:
     width = max((len(name) for name, _ in names), default=0)
     for name, description in names:
         click.echo(f"{name.ljust(width)}  {description}")
+
+
+class DataFolderError(click.ClickException):
+    """The --data-dir file cannot be used (damaged, unreadable, of a newer format)."""
+
+    exit_code = 2
 
 
 class SnapshotError(click.ClickException):
