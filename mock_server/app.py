@@ -51,6 +51,7 @@ from mock_server.http.dispatch import (
 from mock_server.http.hosts import HostAllowlist, HostMiddleware
 from mock_server.http.kept import KeptAnswerMiddleware, kept_read
 from mock_server.http.limits import MB, LimitsMiddleware
+from mock_server.http.nearest import NearestPath
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
 
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_api(spec)
     app.add_api(admin_spec, swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"))
     app.add_error_handler(FinteskError, render_fintesk_error)
-    render_http = partial(render_http_error, allowed_methods(spec))
+    render_http = partial(render_http_error, allowed_methods(spec), NearestPath(spec["paths"], api_prefixes(spec)))
     app.add_error_handler(ProblemException, render_http)
     app.add_error_handler(HTTPException, render_http)
     app.add_error_handler(Exception, render_unexpected)
@@ -220,16 +221,23 @@ def allowed_methods(spec: dict[str, Any]) -> Callable[[str], str | None]:
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
+def api_prefixes(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The paths the API is served under: its servers that are paths on this server (`/v1`), not other hosts."""
+    return tuple(server["url"].rstrip("/") for server in spec["servers"] if server["url"].startswith("/"))
+
+
 def render_http_error(
-    allowed: Callable[[str], str | None], request: ConnexionRequest, error: Exception
-) -> ConnexionResponse:
+    allowed: Callable[[str], str | None], nearest: Callable[[str], str | None], request: ConnexionRequest,
+    error: Exception,
+) -> ConnexionResponse:  # fmt: skip
     """Connexion's validation problems and Starlette's 404/405 in the Fintesk envelope, never problem+json."""
     assert isinstance(error, HTTPException)
     status = error.status_code
     if isinstance(error, ProblemException):
         message = _problem_message(error)
     elif status == 404:
-        message = f"Unknown path: {request.url.path}"
+        suggestion = nearest(request.url.path)
+        message = f"Unknown path: {request.url.path}" + (f"; did you mean {suggestion}?" if suggestion else "")
     elif status == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
     else:

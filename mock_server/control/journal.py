@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server.control.auth import ADMIN_PREFIX
 from mock_server.control.tenancy import mask_token, tokens_of, under
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
@@ -151,15 +152,20 @@ def cut_text(body: bytes) -> str:
 
 
 class JournalMiddleware:
-    """Journals every /v1 request under its token (anonymous ones under ""), with the status and the time taken."""
+    """Journals every request under its token (anonymous ones under ""), with the status and the time taken: the
+    API's, and those it does not serve (another prefix, an unknown path, a method a path lacks), so that a client
+    that calls the wrong URL sees what it sent. Only paths under `unjournaled` (the control plane) are left out."""
 
-    def __init__(self, app: ASGIApp, journal: Journal | None = None, prefix: str = "/v1") -> None:
+    def __init__(
+        self, app: ASGIApp, journal: Journal | None = None, unjournaled: tuple[str, ...] = (ADMIN_PREFIX,)
+    ) -> None:
         self.app = app
         self.journal = journal or Journal()
-        self.prefix = prefix
+        self.unjournaled = unjournaled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not under(scope.get("path", ""), self.prefix):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or any(under(path, prefix) for prefix in self.unjournaled):
             await self.app(scope, receive, send)
             return
         tokens = tokens_of(scope)
