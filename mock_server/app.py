@@ -52,6 +52,7 @@ from mock_server.http.hosts import HostAllowlist, HostMiddleware
 from mock_server.http.kept import KeptAnswerMiddleware, kept_read
 from mock_server.http.limits import MB, LimitsMiddleware
 from mock_server.http.nearest import NearestPath
+from mock_server.http.unknown import UnknownFieldsMiddleware
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             partial(TenantMiddleware, tenants=control.tenants),
             partial(KeptAnswerMiddleware, current_account=current_account),  # repeated reads, before parsing
             PreparedValidationMiddleware,
+            partial(UnknownFieldsMiddleware, strict=settings.strict),  # after validation, before the handler
             ResponseValidationMiddleware,
             DirectMiddleware,  # bodyless operations' handlers called from here
             LifespanMiddleware,

@@ -33,7 +33,9 @@ MASK = "***"
 SECRET_HEADERS = frozenset({"x-api-token", "authorization", "proxy-authorization", "cookie"})
 SECRET_PARAMETERS = frozenset({"api_token"})
 _GLOB = frozenset("*?[")
-DETAILS = "_details"  # the key of an entry's not yet decoded details
+DETAILS = "_details"
+# Where `http.unknown` leaves the body fields a request's operation does not define, in the request's state.
+UNKNOWN_FIELDS = "fintesk_unknown_fields"  # the key of an entry's not yet decoded details
 
 
 def _utc_stamp(_token: str = "") -> str:
@@ -188,6 +190,9 @@ class JournalMiddleware:
             "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         }
+        unknown = scope.get("state", {}).get(UNKNOWN_FIELDS)
+        if unknown:  # body fields the operation does not define (see `http.unknown`)
+            entry["unknown_fields"] = list(unknown)
         # Most entries are never listed: their query, headers and body are decoded and masked when first listed.
         # A big body is kept as text cut to size (as it is listed), so the journal's memory stays bounded.
         kept: bytes | str = body if len(body) <= MAX_JSON_BYTES else cut_text(body)
