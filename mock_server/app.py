@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# First: the libraries below are imported with their deprecation warnings kept out of users' runs (see `quiet`).
+from mock_server.http import quiet  # noqa: F401
+
+# isort: split
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
