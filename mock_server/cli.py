@@ -106,7 +106,7 @@ def main() -> None:
     default="info",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-    help="Least severe messages logged; at info and debug, one line per /v1 request.",
+    help="Least severe messages logged; at info and debug, one line per request (but /__mock__ ones).",
 )
 @option("--log-format", envvar="FINTESK_MOCK_LOG_FORMAT", default="text", show_default=True,
         type=click.Choice(["text", "json"]), help="The log's lines: text, or one JSON object per line.")  # fmt: skip
