@@ -55,7 +55,7 @@ def check_names() -> list[str]:
     return [name for name in CHECKS.get_all_names() if name not in NOT_APPLICABLE]
 
 
-# The header that asks the mock to refuse body fields an operation does not define (see `mock_server.http.unknown`).
+# The header that asks the mock to refuse body fields an operation does not define (see `mock_server.control.unknown`).
 STRICT_HEADERS = {"x-fintesk-mock-strict": "true"}
 
 

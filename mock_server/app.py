@@ -35,6 +35,7 @@ from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
 from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
 from mock_server.control.tenancy import TenantMiddleware, Tenants, current_account, mask_token, tokens_of
+from mock_server.control.unknown import UnknownFieldsMiddleware
 from mock_server.data import fixtures
 from mock_server.data.bulk import no_collection
 from mock_server.data.generate import generate_account
@@ -56,7 +57,6 @@ from mock_server.http.hosts import HostAllowlist, HostMiddleware
 from mock_server.http.kept import KeptAnswerMiddleware, kept_read
 from mock_server.http.limits import MB, LimitsMiddleware
 from mock_server.http.nearest import NearestPath
-from mock_server.http.unknown import UnknownFieldsMiddleware
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
 

@@ -34,7 +34,7 @@ SECRET_HEADERS = frozenset({"x-api-token", "authorization", "proxy-authorization
 SECRET_PARAMETERS = frozenset({"api_token"})
 _GLOB = frozenset("*?[")
 DETAILS = "_details"
-# Where `http.unknown` leaves the body fields a request's operation does not define, in the request's state.
+# Where `control.unknown` leaves the body fields a request's operation does not define, in the request's state.
 UNKNOWN_FIELDS = "fintesk_unknown_fields"  # the key of an entry's not yet decoded details
 
 
@@ -191,7 +191,7 @@ class JournalMiddleware:
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         }
         unknown = scope.get("state", {}).get(UNKNOWN_FIELDS)
-        if unknown:  # body fields the operation does not define (see `http.unknown`)
+        if unknown:  # body fields the operation does not define (see `control.unknown`)
             entry["unknown_fields"] = list(unknown)
         # Most entries are never listed: their query, headers and body are decoded and masked when first listed.
         # A big body is kept as text cut to size (as it is listed), so the journal's memory stays bounded.
