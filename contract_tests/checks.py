@@ -343,3 +343,34 @@ def fintesk_unknown_id_is_404(ctx: CheckContext, response: Response, case: Case[
     if not isinstance(payload, dict) or payload.get("success") is not False or not payload.get("error"):
         raise AssertionError(f"`{asked}` answered 404 without the Fintesk error envelope: {answer.text[:120]!r}")
     return None
+
+
+# The field a strict run adds to a write's body: no operation defines it.
+UNDEFINED_FIELD = "fintesk_check_undefined_field"
+STRICT_HEADER = "x-fintesk-mock-strict"
+
+
+@schemathesis.check
+def fintesk_strict_refuses_undefined_fields(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """In a strict run (the request asked the mock for strict mode), a write that was accepted is refused with a
+    400 naming the field once its body carries a field the operation does not define. Other runs: nothing."""
+    sent = response.request.headers
+    if str(sent.get(STRICT_HEADER, "")).lower() != "true" or not (200 <= response.status_code < 300):
+        return None
+    if not isinstance(case.body, dict) or case.method.upper() not in ("POST", "PUT", "PATCH"):
+        return None
+    probe = case.operation.Case(
+        path_parameters=dict(case.path_parameters or {}),
+        query=dict(case.query or {}),
+        body={**case.body, UNDEFINED_FIELD: 1},
+        media_type=case.media_type,
+    )
+    answer = probe.call(headers={**auth_headers(response), STRICT_HEADER: "true"})
+    payload = body_of(answer)
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if answer.status_code != 400 or not isinstance(error, str) or UNDEFINED_FIELD not in error:
+        raise AssertionError(
+            f"`{case.method.upper()} {probe.formatted_path}` with the undefined body field `{UNDEFINED_FIELD}` in "
+            f"strict mode answered {answer.status_code} {answer.text[:160]!r}, not a 400 naming the field"
+        )
+    return None

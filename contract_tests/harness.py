@@ -55,17 +55,46 @@ def check_names() -> list[str]:
     return [name for name in CHECKS.get_all_names() if name not in NOT_APPLICABLE]
 
 
-def load_schema(app: Any, token: str, operation_ids: Sequence[str] | None = None) -> Any:
+# The header that asks the mock to refuse body fields an operation does not define (see `mock_server.control.unknown`).
+STRICT_HEADERS = {"x-fintesk-mock-strict": "true"}
+
+
+def load_schema(app: Any, token: str, operation_ids: Sequence[str] | None = None, *, strict: bool = False) -> Any:
     settings = tomllib.loads(CONFIG_PATH.read_text(encoding="utf-8"))
     # Naming the token's scheme tells Schemathesis the auth is given, so it generates no other credentials.
     settings["auth"] = {"openapi": {"api_key_header": {"api_key": token}}}
+    if strict:
+        settings["headers"] = STRICT_HEADERS
     config = schemathesis.Config.from_dict(settings)
     raw = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    if strict:
+        raw = closed_bodies(raw)
     if operation_ids is not None:
         raw["paths"] = only(raw["paths"], set(operation_ids))
     schema = schemathesis.openapi.from_dict(raw, config=config)
     schema.app = app  # every call goes into the app, no network
     return schema
+
+
+def closed_bodies(raw: dict[str, Any]) -> dict[str, Any]:
+    """The spec with every request body that names its fields closed to others (`additionalProperties: false`),
+    custom field keys too: what the mock in strict mode accepts. Valid data then holds no undefined field, and
+    invalid data may, which the strict mock must refuse."""
+    spec = copy.deepcopy(raw)
+    schemas = spec.get("components", {}).get("schemas", {})
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                schema = media.get("schema", {})
+                reference = schema.get("$ref", "")
+                if reference.startswith("#/components/schemas/"):
+                    schema = schemas[reference.rsplit("/", 1)[1]]
+                if schema.get("properties"):
+                    schema["additionalProperties"] = False
+                    schema.pop("patternProperties", None)
+    return spec
 
 
 def only(paths: dict[str, Any], keep: set[str]) -> dict[str, Any]:
@@ -95,10 +124,16 @@ class Harness:
     """Runs generated requests for chosen operations against `app` and records which checks fail."""
 
     def __init__(
-        self, app: Any, token: str, checks: Iterable[str] | None = None, operation_ids: Sequence[str] | None = None
+        self,
+        app: Any,
+        token: str,
+        checks: Iterable[str] | None = None,
+        operation_ids: Sequence[str] | None = None,
+        *,
+        strict: bool = False,
     ) -> None:
-        self.schema = load_schema(app, token, operation_ids)
-        self.headers = {"x-api-token": token}
+        self.schema = load_schema(app, token, operation_ids, strict=strict)
+        self.headers = {"x-api-token": token, **(STRICT_HEADERS if strict else {})}
         names = list(checks) if checks is not None else check_names()
         self.checks = [(name, CHECKS.get_by_names([name])[0]) for name in names]
 

@@ -17,6 +17,30 @@ import pytest
 from mock_server.client import MockControl
 
 _tokens = itertools.count(1)
+STRICT_VARIABLE = "FINTESK_MOCK_STRICT"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fintesk_mock", "Fintesk Mock")
+    group.addoption(
+        "--fintesk-mock-strict",
+        action="store_true",
+        default=None,
+        help="The mock refuses (400) body fields an operation does not define, instead of ignoring them with an "
+        "x-fintesk-mock-warning header (also: ini fintesk_mock_strict, or FINTESK_MOCK_STRICT=1).",
+    )
+    parser.addini("fintesk_mock_strict", "Run the Fintesk mock in strict mode (see --fintesk-mock-strict).", "bool")
+
+
+def strict_mode(config: pytest.Config) -> bool:
+    """Whether this run asked for strict mode: the option, else FINTESK_MOCK_STRICT, else the ini setting."""
+    option = config.getoption("fintesk_mock_strict", default=None)
+    if option is not None:
+        return bool(option)
+    variable = os.environ.get(STRICT_VARIABLE, "").strip().lower()
+    if variable:
+        return variable in ("1", "true", "yes", "on")
+    return bool(config.getini("fintesk_mock_strict"))
 
 
 @dataclass
@@ -26,6 +50,8 @@ class FinteskMock:
     base_url: str
     token: str
     _control: MockControl | None = None
+    # Whether the run is strict: the client then asks for it on every request (for a server started elsewhere).
+    strict: bool = False
 
     @property
     def control(self) -> MockControl:
@@ -34,7 +60,12 @@ class FinteskMock:
         return self._control
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, headers={"x-api-token": self.token}, **kwargs)
+        return httpx.Client(base_url=self.base_url, headers=self.headers, **kwargs)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers of this test's requests: its token, and the ask for strict mode in a strict run."""
+        return {"x-api-token": self.token, **({"x-fintesk-mock-strict": "true"} if self.strict else {})}
 
     def fail_next(self, target: str, status: int = 500, times: int = 1, **options: Any) -> dict[str, Any]:
         """The next `times` requests of this test matching `"METHOD /path"` answer `status`."""
@@ -73,15 +104,20 @@ class FinteskMock:
 class MockServer:
     """The mock served by uvicorn in a background thread of the test process, on a free loopback port."""
 
-    def __init__(self) -> None:
-        import uvicorn
+    def __init__(self, strict: bool = False) -> None:
+        from mock_server.http.quiet import third_party_deprecations_ignored
 
-        from mock_server.app import create_app
-        from mock_server.client import ADMIN_TOKEN_VARIABLE
-        from mock_server.settings import Settings
+        # The libraries' deprecation warnings are not the user's: kept out of the run (not by its settings).
+        with third_party_deprecations_ignored():
+            import uvicorn
 
-        # The same admin token MockControl sends, so the plugin's own server and its calls agree.
-        self.app = create_app(Settings(admin_token=os.environ.get(ADMIN_TOKEN_VARIABLE) or None))
+            from mock_server.app import create_app
+            from mock_server.client import ADMIN_TOKEN_VARIABLE
+            from mock_server.settings import Settings
+
+            # The same admin token MockControl sends, so the plugin's own server and its calls agree.
+            admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+            self.app = create_app(Settings(admin_token=admin_token, strict=strict))
         self.tenants = self.app.state["tenants"]
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -104,12 +140,12 @@ class MockServer:
 
 
 @pytest.fixture(scope="session")
-def fintesk_mock_server() -> Iterator[MockServer | None]:
+def fintesk_mock_server(pytestconfig: pytest.Config) -> Iterator[MockServer | None]:
     """One mock per test session, unless FINTESK_MOCK_URL names a server that already runs."""
     if os.environ.get("FINTESK_MOCK_URL"):
         yield None
         return
-    server = MockServer()
+    server = MockServer(strict=strict_mode(pytestconfig))
     server.start()
     try:
         yield server
@@ -118,10 +154,10 @@ def fintesk_mock_server() -> Iterator[MockServer | None]:
 
 
 @pytest.fixture
-def fintesk_mock(fintesk_mock_server: MockServer | None) -> Iterator[FinteskMock]:
+def fintesk_mock(fintesk_mock_server: MockServer | None, pytestconfig: pytest.Config) -> Iterator[FinteskMock]:
     base_url = os.environ.get("FINTESK_MOCK_URL", "").rstrip("/") or (
         fintesk_mock_server.base_url if fintesk_mock_server else ""
     )
-    mock = FinteskMock(base_url, f"pytest-{os.getpid()}-{next(_tokens)}")
+    mock = FinteskMock(base_url, f"pytest-{os.getpid()}-{next(_tokens)}", strict=strict_mode(pytestconfig))
     yield mock
     mock.close()

@@ -16,10 +16,12 @@ from urllib.parse import urlsplit
 
 import click
 import httpx
+import yaml
 
-from contract_tests.harness import CONFIG_PATH, NOT_APPLICABLE
+from contract_tests.harness import CONFIG_PATH, NOT_APPLICABLE, STRICT_HEADERS, closed_bodies
 from contract_tests.selection import SelectionError, has_links, select, spec_operations
 from mock_server import SPEC_PATH
+from mock_server.data.fixtures import SAFE_LOADER
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MODES = ("positive", "negative", "all")
@@ -68,11 +70,21 @@ def python_path() -> str:
     return os.pathsep.join([here, *given])
 
 
-def config_file(folder: Path) -> Path:
-    """Our Schemathesis settings plus auth; the token is read from the environment, never written out."""
+def config_file(folder: Path, strict: bool = False) -> Path:
+    """Our Schemathesis settings plus auth; the token is read from the environment, never written out. A strict run
+    sends the header that asks the mock for strict mode on every request."""
     path = folder / "schemathesis.toml"
+    headers = "".join(f'headers.{name} = "{value}"\n' for name, value in STRICT_HEADERS.items()) if strict else ""
     auth = '[auth.openapi.api_key_header]\napi_key = "${FINTESK_CHECK_TOKEN}"\n\n'
-    path.write_text(auth + CONFIG_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text(headers + auth + CONFIG_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+def strict_spec(folder: Path) -> Path:
+    """The spec a strict run generates from: request bodies closed to undefined fields (see `closed_bodies`)."""
+    path = folder / "openapi.json"
+    raw = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    path.write_text(json.dumps(closed_bodies(raw)), encoding="utf-8")
     return path
 
 
@@ -92,11 +104,14 @@ class CheckOptions:
     read_only: bool | None = None
     rate: float | None = None
     other_token: str | None = None
+    strict: bool = False
 
 
-def schemathesis_args(base_url: str, config: Path, options: CheckOptions, operation_ids: list[str]) -> list[str]:
+def schemathesis_args(
+    base_url: str, config: Path, options: CheckOptions, operation_ids: list[str], spec: Path = SPEC_PATH
+) -> list[str]:
     """The `schemathesis run` command line of a run: never the token, which the config reads from the environment."""
-    args = ["--config-file", str(config), "run", str(SPEC_PATH), "--url", base_url, "--checks", "all"]
+    args = ["--config-file", str(config), "run", str(spec), "--url", base_url, "--checks", "all"]
     args += ["--exclude-checks", ",".join(sorted(NOT_APPLICABLE)), "--max-examples", str(options.max_examples)]
     args += ["--phases", options.phases, "--workers", str(options.workers), "--mode", options.mode]
     # Nothing learned is kept between runs (no `.hypothesis/` in the current folder): a seed alone decides a run.
@@ -189,7 +204,8 @@ def run_check(base_url: str, token: str, options: CheckOptions = CheckOptions(),
         click.echo(note, file=output)
     with tempfile.TemporaryDirectory(prefix="fintesk-check-") as folder:
         created = Path(folder) / "created.jsonl"
-        args = schemathesis_args(base_url, config_file(Path(folder)), options, operation_ids)
+        spec = strict_spec(Path(folder)) if options.strict else SPEC_PATH
+        args = schemathesis_args(base_url, config_file(Path(folder), options.strict), options, operation_ids, spec)
         env = {**os.environ, "FINTESK_CHECK_TOKEN": token, "SCHEMATHESIS_HOOKS": "contract_tests.hooks",
                "FINTESK_CHECK_CREATED": str(created), "PYTHONPATH": python_path()}  # fmt: skip
         env.pop("FINTESK_CHECK_OTHER_TOKEN", None)
@@ -277,6 +293,12 @@ def run_check(base_url: str, token: str, options: CheckOptions = CheckOptions(),
     "--rate", envvar="FINTESK_CHECK_RATE", type=click.FloatRange(min=0.1), help="At most this many requests per second."
 )
 @click.option("--other-token", envvar="FINTESK_CHECK_OTHER_TOKEN", help="A second token, to check tenant isolation.")
+@click.option(
+    "--strict",
+    envvar="FINTESK_CHECK_STRICT",
+    is_flag=True,
+    help="Ask the mock to refuse body fields an operation does not define, and check that it does (mock only).",
+)
 def check(base_url: str, token: str, **options: Any) -> None:
     """Check an endpoint against spec/openapi.yaml. Exit 0 conformant, 1 violations, 2 usage or connection error."""
     # `options` holds the remaining options exactly as CheckOptions names them.

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+# First: the libraries below are imported with their deprecation warnings kept out of users' runs (see `quiet`).
+from mock_server.http import quiet  # noqa: F401
+
+# isort: split
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -29,6 +34,7 @@ from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
 from mock_server.control.ratelimit import RateLimiter, RateLimitMiddleware
 from mock_server.control.tenancy import Tenants
+from mock_server.control.unknown import UnknownFieldsMiddleware
 from mock_server.data import fixtures
 from mock_server.data.generate import generate_account
 from mock_server.data.state import load_state_file
@@ -46,8 +52,10 @@ from mock_server.http.dispatch import (
     OnceDecoratedApi,
     SegmentRoutingMiddleware,
 )
+from mock_server.http.hosts import HostAllowlist, HostMiddleware
 from mock_server.http.kept import KeptAnswerMiddleware
 from mock_server.http.limits import MB, LimitsMiddleware
+from mock_server.http.nearest import NearestPath
 from mock_server.http.tenant import TenantMiddleware, current_account, mask_token, tokens_of
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
@@ -67,12 +75,14 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     bases = frozenset(document["servers"][0]["url"].strip("/") for document in (spec, admin_spec))
     app = AsyncApp(
         __name__,
+        lifespan=partial(closing_store, control.tenants),
         uri_parser_class=LenientURIParser,
         resolver=Resolver(function_resolver=partial(resolve, handlers, operations_of(spec))),
         # Auth is ours (TenantMiddleware for /v1, AdminAuthMiddleware for /__mock__): Connexion's security layer
         # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
+            partial(HostMiddleware, allowlist=HostAllowlist(settings.host, settings.allowed_hosts)),  # every route
             partial(
                 LimitsMiddleware,
                 max_body=settings.max_body_mb * MB,
@@ -91,6 +101,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             partial(TenantMiddleware, tenants=control.tenants),
             partial(KeptAnswerMiddleware, current_account=current_account),  # repeated reads, before parsing
             PreparedValidationMiddleware,
+            partial(UnknownFieldsMiddleware, strict=settings.strict),  # after validation, before the handler
             ResponseValidationMiddleware,
             DirectMiddleware,  # bodyless operations' handlers called from here
             LifespanMiddleware,
@@ -104,12 +115,23 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_api(spec)
     app.add_api(admin_spec, swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"))
     app.add_error_handler(FinteskError, render_fintesk_error)
-    render_http = partial(render_http_error, allowed_methods(spec))
+    render_http = partial(render_http_error, allowed_methods(spec), NearestPath(spec["paths"], api_prefixes(spec)))
     app.add_error_handler(ProblemException, render_http)
     app.add_error_handler(HTTPException, render_http)
     app.add_error_handler(Exception, render_unexpected)
     app.state = {"tenants": control.tenants, "settings": settings, "control": control}
     return app
+
+
+@asynccontextmanager
+async def closing_store(tenants: Tenants, _app: Any) -> AsyncIterator[None]:
+    """The app's life: when the server stops (SIGTERM, Ctrl-C), the data folder's store is checkpointed and closed,
+    so its file alone holds every write."""
+    try:
+        yield
+    finally:
+        if tenants.store is not None:
+            tenants.store.close()
 
 
 def edge_middlewares(settings: Settings) -> list[Callable[..., Any]]:
@@ -194,16 +216,23 @@ def allowed_methods(spec: dict[str, Any]) -> Callable[[str], str | None]:
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
+def api_prefixes(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The paths the API is served under: its servers that are paths on this server (`/v1`), not other hosts."""
+    return tuple(server["url"].rstrip("/") for server in spec["servers"] if server["url"].startswith("/"))
+
+
 def render_http_error(
-    allowed: Callable[[str], str | None], request: ConnexionRequest, error: Exception
-) -> ConnexionResponse:
+    allowed: Callable[[str], str | None], nearest: Callable[[str], str | None], request: ConnexionRequest,
+    error: Exception,
+) -> ConnexionResponse:  # fmt: skip
     """Connexion's validation problems and Starlette's 404/405 in the Fintesk envelope, never problem+json."""
     assert isinstance(error, HTTPException)
     status = error.status_code
     if isinstance(error, ProblemException):
         message = _problem_message(error)
     elif status == 404:
-        message = f"Unknown path: {request.url.path}"
+        suggestion = nearest(request.url.path)
+        message = f"Unknown path: {request.url.path}" + (f"; did you mean {suggestion}?" if suggestion else "")
     elif status == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
     else:

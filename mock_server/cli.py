@@ -22,7 +22,7 @@ from mock_server.data.store import StoreError
 from mock_server.errors import FinteskError
 from mock_server.http.limits import MAX_HEADER_BYTES
 from mock_server.http.protocol import MockHttpProtocol
-from mock_server.settings import Settings, is_loopback, parse_origins, parse_tokens
+from mock_server.settings import Settings, is_loopback, parse_hosts, parse_origins, parse_tokens
 
 if TYPE_CHECKING:
     import uvicorn
@@ -104,7 +104,7 @@ def main() -> None:
     default="info",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-    help="Least severe messages logged; at info and debug, one line per /v1 request.",
+    help="Least severe messages logged; at info and debug, one line per request (but /__mock__ ones).",
 )
 @option("--log-format", envvar="FINTESK_MOCK_LOG_FORMAT", default="text", show_default=True,
         type=click.Choice(["text", "json"]), help="The log's lines: text, or one JSON object per line.")  # fmt: skip
@@ -134,6 +134,15 @@ def main() -> None:
     is_flag=True,
     help="Serve a non-loopback --host without --admin-token: /__mock__ is open to the network.",
 )
+@option("--allowed-host", "allowed_hosts", envvar="FINTESK_MOCK_ALLOWED_HOST", multiple=True,
+        help="Also answer requests whose Host is this name (repeat or comma-separate; * = any). Loopback names, "
+             "--host and, for 0.0.0.0, this machine's names are always answered.")  # fmt: skip
+@option(
+    "--strict",
+    envvar="FINTESK_MOCK_STRICT",
+    is_flag=True,
+    help="Refuse (400) a body field the operation does not define, instead of ignoring it with a warning.",
+)
 @option("--data-dir", envvar="FINTESK_MOCK_DATA_DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Keep every tenant in this folder (SQLite): writes survive a restart or a kill.")  # fmt: skip
 @option("--max-body-mb", envvar="FINTESK_MOCK_MAX_BODY_MB", default=10, show_default=True,
@@ -160,6 +169,8 @@ def serve(
     cors_origins: tuple[str, ...],
     admin_token: str | None,
     open_control_plane: bool,
+    allowed_hosts: tuple[str, ...],
+    strict: bool,
     data_dir: Path | None,
     max_body_mb: int,
     max_import_mb: int,
@@ -192,6 +203,8 @@ def serve(
         cors_origins=cors_origins,
         admin_token=admin_token or None,
         data_dir=data_dir,
+        allowed_hosts=parse_hosts(allowed_hosts),
+        strict=strict,
         max_body_mb=max_body_mb,
         max_import_mb=max_import_mb,
         max_tenants=max_tenants,
@@ -201,7 +214,9 @@ def serve(
     gc.disable()
     try:
         app = create_app(settings)
-    except (FixtureError, FinteskError, StoreError) as error:
+    except StoreError as error:  # a data file that does not read back: exit 2, nothing served from it
+        raise DataFolderError(f"cannot start: {error}") from None
+    except (FixtureError, FinteskError) as error:
         raise click.ClickException(f"cannot start: {error}") from None
     finally:
         gc.freeze()
@@ -262,6 +277,12 @@ def scenarios() -> None:
     width = max((len(name) for name, _ in names), default=0)
     for name, description in names:
         click.echo(f"{name.ljust(width)}  {description}")
+
+
+class DataFolderError(click.ClickException):
+    """The --data-dir file cannot be used (damaged, unreadable, of a newer format)."""
+
+    exit_code = 2
 
 
 class SnapshotError(click.ClickException):

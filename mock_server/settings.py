@@ -44,6 +44,10 @@ class Settings:
     admin_token: str | None = None
     # A folder that keeps every tenant on disk (SQLite), written before each write's answer; None keeps memory only.
     data_dir: Path | None = None
+    # Names besides loopback ones, `host` and (for 0.0.0.0) the machine's own that `Host` may say; `*` allows any.
+    allowed_hosts: tuple[str, ...] = ()
+    # Refuse (400) a body field the operation does not define, instead of ignoring it with a warning header.
+    strict: bool = False
 
     def accepts(self, token: str) -> bool:
         return not self.tokens or token in self.tokens
@@ -60,6 +64,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a name that may resolve to any address
+
+
+def parse_hosts(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Host names from values that may each hold a comma-separated list."""
+    return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
 
 
 def parse_tokens(value: str | None) -> frozenset[str]:

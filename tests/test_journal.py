@@ -241,7 +241,7 @@ def test_a_request_without_a_token_is_journaled_as_anonymous(journaled: tuple[Te
     assert (entry["tenant"], entry["status"]) == ("", 401)
 
 
-def test_paths_outside_v1_are_not_journaled(journaled: tuple[TestClient, Journal]) -> None:
+def test_the_control_plane_is_not_journaled(journaled: tuple[TestClient, Journal]) -> None:
     client, journal = journaled
     client.get("/__mock__/health", headers={"x-api-token": "j4"})
     assert journal.entries() == []

@@ -121,7 +121,7 @@ def answers(raw: bytes) -> list[tuple[int, dict[str, str], bytes]]:
 
 
 def test_a_head_past_the_bound_is_a_431_in_the_envelope_and_the_connection_closes(address: tuple[str, int]) -> None:
-    start = b"GET /v1/deals/1 HTTP/1.1\r\nhost: mock\r\nx-api-token: head\r\nx-padding: "
+    start = b"GET /v1/deals/1 HTTP/1.1\r\nhost: localhost\r\nx-api-token: head\r\nx-padding: "
     # The header never ends: without a bound the server would read it for as long as the client sends.
     filler = [b"a" * 65536 for _ in range(MAX_HEAD_BYTES // 65536 + 4)]
     [(status, headers, body)] = answers(exchange(address, start, *filler, done_sending=True))
@@ -133,10 +133,10 @@ def test_a_head_past_the_bound_is_a_431_in_the_envelope_and_the_connection_close
 
 def test_answers_on_one_connection_arrive_whole_and_in_order(address: tuple[str, int]) -> None:
     body = json.dumps({"name": "Coalesced", "person_id": 1}).encode() + b" " * 300_000
-    post = (b"POST /v1/deals HTTP/1.1\r\nhost: mock\r\nx-api-token: pipeline\r\ncontent-type: application/json\r\n"
+    post = (b"POST /v1/deals HTTP/1.1\r\nhost: localhost\r\nx-api-token: pipeline\r\ncontent-type: application/json\r\n"
             b"content-length: %d\r\n\r\n" % len(body)) + body  # fmt: skip
-    get = b"GET /v1/deals/1 HTTP/1.1\r\nhost: mock\r\nx-api-token: pipeline\r\n\r\n"
-    last = b"GET /v1/deals/1 HTTP/1.1\r\nhost: mock\r\nx-api-token: pipeline\r\nconnection: close\r\n\r\n"
+    get = b"GET /v1/deals/1 HTTP/1.1\r\nhost: localhost\r\nx-api-token: pipeline\r\n\r\n"
+    last = b"GET /v1/deals/1 HTTP/1.1\r\nhost: localhost\r\nx-api-token: pipeline\r\nconnection: close\r\n\r\n"
     # A body far over the head's bound, sent in the same writes as its head, is a body, not a head.
     found = answers(exchange(address, post + get, last))
     assert [status for status, _, _ in found] == [201, 200, 200]
@@ -182,7 +182,7 @@ def _fed(*chunks: bytes) -> tuple[list[tuple[int, dict[str, str], bytes]], bool]
 def test_a_read_that_ends_a_big_body_is_not_taken_for_a_head() -> None:
     # A big upload's last read of the socket (up to 256 kB) ends its body: none of it is a head to bound.
     body = b"x" * (MAX_HEAD_BYTES * 2)
-    head = b"PUT /state HTTP/1.1\r\nhost: mock\r\ncontent-length: %d\r\n\r\n" % len(body)
+    head = b"PUT /state HTTP/1.1\r\nhost: localhost\r\ncontent-length: %d\r\n\r\n" % len(body)
     [(status, _, answer)], ended = _fed(head + body[:1000], body[1000:])
     assert (status, answer) == (200, str(len(body)).encode())
     assert not ended
@@ -190,8 +190,8 @@ def test_a_read_that_ends_a_big_body_is_not_taken_for_a_head() -> None:
 
 def test_a_head_begun_in_the_read_that_ends_a_request_is_still_bounded() -> None:
     body = b"x" * 1000
-    put = b"PUT /state HTTP/1.1\r\nhost: mock\r\ncontent-length: %d\r\n\r\n" % len(body) + body
-    endless = b"GET / HTTP/1.1\r\nhost: mock\r\nx-padding: " + b"a" * (MAX_HEAD_BYTES // 2)
+    put = b"PUT /state HTTP/1.1\r\nhost: localhost\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+    endless = b"GET / HTTP/1.1\r\nhost: localhost\r\nx-padding: " + b"a" * (MAX_HEAD_BYTES // 2)
     found, ended = _fed(put + endless, b"a" * (MAX_HEAD_BYTES + 1))
     # The whole request is answered first; the head after it is refused once the next read takes it past the
     # bound, and the connection ends.

@@ -251,6 +251,6 @@ def test_serve_names_the_damaged_file_on_one_line(written: Path, monkeypatch: py
         "mock_server.cli.run_server", lambda *args, **kwargs: pytest.fail("a damaged folder was served")
     )
     result = CliRunner().invoke(main, ["serve", "--data-dir", str(written.parent)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
-    assert line.startswith("Error: cannot start: ") and str(written) in line
+    assert line.startswith("Error: cannot start: ") and str(written) in line and "restore it from a copy" in line

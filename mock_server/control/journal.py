@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server.control.auth import ADMIN_PREFIX
 from mock_server.domain.clock import DATETIME_FORMAT
 from mock_server.errors import Invalid
 from mock_server.http import limits
@@ -32,7 +33,9 @@ MASK = "***"
 SECRET_HEADERS = frozenset({"x-api-token", "authorization", "proxy-authorization", "cookie"})
 SECRET_PARAMETERS = frozenset({"api_token"})
 _GLOB = frozenset("*?[")
-DETAILS = "_details"  # the key of an entry's not yet decoded details
+DETAILS = "_details"
+# Where `control.unknown` leaves the body fields a request's operation does not define, in the request's state.
+UNKNOWN_FIELDS = "fintesk_unknown_fields"  # the key of an entry's not yet decoded details
 
 
 def _utc_stamp(_token: str = "") -> str:
@@ -151,15 +154,20 @@ def cut_text(body: bytes) -> str:
 
 
 class JournalMiddleware:
-    """Journals every /v1 request under its token (anonymous ones under ""), with the status and the time taken."""
+    """Journals every request under its token (anonymous ones under ""), with the status and the time taken: the
+    API's, and those it does not serve (another prefix, an unknown path, a method a path lacks), so that a client
+    that calls the wrong URL sees what it sent. Only paths under `unjournaled` (the control plane) are left out."""
 
-    def __init__(self, app: ASGIApp, journal: Journal | None = None, prefix: str = "/v1") -> None:
+    def __init__(
+        self, app: ASGIApp, journal: Journal | None = None, unjournaled: tuple[str, ...] = (ADMIN_PREFIX,)
+    ) -> None:
         self.app = app
         self.journal = journal or Journal()
-        self.prefix = prefix
+        self.unjournaled = unjournaled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not under(scope.get("path", ""), self.prefix):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or any(under(path, prefix) for prefix in self.unjournaled):
             await self.app(scope, receive, send)
             return
         tokens = tokens_of(scope)
@@ -182,6 +190,9 @@ class JournalMiddleware:
             "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         }
+        unknown = scope.get("state", {}).get(UNKNOWN_FIELDS)
+        if unknown:  # body fields the operation does not define (see `control.unknown`)
+            entry["unknown_fields"] = list(unknown)
         # Most entries are never listed: their query, headers and body are decoded and masked when first listed.
         # A big body is kept as text cut to size (as it is listed), so the journal's memory stays bounded.
         kept: bytes | str = body if len(body) <= MAX_JSON_BYTES else cut_text(body)

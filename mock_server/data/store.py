@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import operator
@@ -45,6 +46,10 @@ _COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
 
 class StoreError(RuntimeError):
     """The data folder cannot be used: the message names the file and what is wrong, on one line."""
+
+
+# What the user can do about a data file that does not read back.
+DAMAGED_ADVICE = "restore it from a copy, or move it away to start the folder afresh from the fixtures"
 
 
 def tenant_key(token: str) -> str:
@@ -122,7 +127,7 @@ class Store:
         try:
             yield
         except sqlite3.Error as error:
-            raise StoreError(f"{self.path}: cannot be read: {error}") from None
+            raise StoreError(f"{self.path}: cannot be read: {error}; {DAMAGED_ADVICE}.") from None
 
     def _open(self) -> None:
         db = self._db
@@ -132,7 +137,8 @@ class Store:
             raise StoreError(f"{self.path}: {newer}; this one reads format {FORMAT}.")
         check = db.execute("PRAGMA quick_check").fetchall()
         if check != [("ok",)]:
-            raise StoreError(f"{self.path}: is damaged: {'; '.join(str(row[0]) for row in check[:3])}")
+            damage = "; ".join(str(row[0]) for row in check[:3]).replace("\n", " ")
+            raise StoreError(f"{self.path}: is damaged ({damage}); {DAMAGED_ADVICE}.")
         # One server owns a data folder: a second one on the same folder is refused (the file stays locked), and
         # with the WAL index in the process's memory a commit makes fewer system calls.
         db.execute("PRAGMA locking_mode=EXCLUSIVE")
@@ -143,7 +149,12 @@ class Store:
             db.execute(f"PRAGMA user_version={FORMAT}")
 
     def close(self) -> None:
+        """Fold the write-ahead log into the database file and close it: after a clean stop the file alone holds
+        every write (no `-wal` beside it to copy, or to be cut short at a damage at the next start)."""
         with self._lock:
+            # Closed already, or the checkpoint could not run: closing still folds in what it can.
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
 
     # --- reading (at start-up, and for a tenant not in memory) --------------------------------------------------

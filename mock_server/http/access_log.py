@@ -1,4 +1,4 @@
-"""The request log: a line per /v1 request with its method, path (no token), status, time taken and masked tenant."""
+"""The request log: a line per request (the control plane's aside): method, path (no token), status, time, tenant."""
 
 from __future__ import annotations
 
@@ -53,21 +53,24 @@ def logged_path(scope: Scope) -> str:
 
 
 class AccessLogMiddleware:
-    """Logs every request under `prefix` at info once it is answered; `tenant_of` names its tenant as a log may
-    show it (masked, never the token)."""
+    """Logs every request at info once it is answered, those the API does not serve too, but for those under
+    `unlogged` (the control plane); `tenant_of` names its tenant as a log may show it (masked, never the token)."""
 
     def __init__(
-        self, app: ASGIApp, tenant_of: Callable[[Scope], str] = lambda _scope: "", prefix: str = "/v1"
+        self,
+        app: ASGIApp,
+        tenant_of: Callable[[Scope], str] = lambda _scope: "",
+        unlogged: tuple[str, ...] = ("/__mock__",),
     ) -> None:
         self.app = app
         self.tenant_of = tenant_of
-        self.prefix = prefix
+        self.unlogged = unlogged
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         if (
             scope["type"] != "http"
-            or not (path == self.prefix or path.startswith(self.prefix + "/"))
+            or any(path == prefix or path.startswith(prefix + "/") for prefix in self.unlogged)
             or not logger.isEnabledFor(logging.INFO)
         ):
             await self.app(scope, receive, send)

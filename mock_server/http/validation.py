@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 from collections.abc import AsyncGenerator
 from functools import cached_property
 from typing import Any
@@ -235,6 +236,24 @@ class StrictJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         scope.setdefault("extensions", {})[PARSED_BODY] = body
         return body
 
+    @cached_property
+    def defined_fields(self) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]] | None:
+        """The top-level fields the body's schema names (also in its `allOf`/`anyOf`/`oneOf` parts) and the
+        patterns of its `patternProperties`; None when it names none (a body of any shape)."""
+        parts = [self._schema, *(part for key in ("allOf", "anyOf", "oneOf") for part in self._schema.get(key, []))]
+        names = frozenset(name for part in parts if isinstance(part, dict) for name in part.get("properties", {}))
+        patterns = tuple(re.compile(pattern) for part in parts if isinstance(part, dict)
+                         for pattern in part.get("patternProperties", {}))  # fmt: skip
+        return (names, patterns) if names or patterns else None
+
+    def undefined_fields(self, body: Any) -> list[str]:
+        """The top-level fields of a valid body that its schema does not define (it accepts and ignores them)."""
+        defined = self.defined_fields
+        if defined is None or not isinstance(body, dict):
+            return []
+        names, patterns = defined
+        return [key for key in body if key not in names and not any(pattern.search(key) for pattern in patterns)]
+
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if not self._nullable and body is None:
             raise BadRequestProblem(detail="the request body must not be empty.")
@@ -333,6 +352,10 @@ class PreparedValidationOperation(RequestValidationOperation):  # type: ignore[m
         if validator is not None:
             receive, scope = await with_length(receive, scope)
             receive, scope = await validator.wrap_receive(receive, scope=scope)
+            if isinstance(validator, StrictJSONBodyValidator):
+                undefined = validator.undefined_fields(scope.get("extensions", {}).get(PARSED_BODY))
+                if undefined:  # for `unknown.UnknownFieldsMiddleware` to report, or refuse
+                    scope.setdefault("state", {})[UNDEFINED_FIELDS] = undefined
             if extract_content_type(scope["headers"]) is None:
                 # Validation took a body without a type for the operation's own (JSON); the handler must read it
                 # as that too, not as raw bytes.
@@ -374,6 +397,8 @@ THREADED_PARSE_BYTES = 1024 * 1024
 # Where request validation leaves the query and the JSON body it parsed and validated, for the handler's arguments.
 PARSED_QUERY = "fintesk_parsed_query"
 PARSED_BODY = "fintesk_parsed_body"
+# Where it leaves (in the request's state) the top-level fields of a valid body that the operation does not define.
+UNDEFINED_FIELDS = "fintesk_undefined_fields"
 
 
 class PreparedValidationAPI(RequestValidationAPI):  # type: ignore[misc]
