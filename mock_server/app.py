@@ -49,6 +49,7 @@ from mock_server.http.dispatch import (
 )
 from mock_server.http.kept import KeptAnswerMiddleware, kept_read
 from mock_server.http.limits import MB, LimitsMiddleware
+from mock_server.http.prefix import CompanyPrefixMiddleware
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
+            CompanyPrefixMiddleware,  # /api/v1 is /v1 for everything after it
             partial(
                 LimitsMiddleware,
                 max_body=settings.max_body_mb * MB,
