@@ -96,7 +96,6 @@ class Stages(Collection):
     def create(self, body: dict[str, Any]) -> Record:
         account = self.account
         account.pipelines.require("pipeline_id", body["pipeline_id"])
-        _check_rotten(body)
         now = account.clock.stamp()
         siblings = self.where("pipeline_id", body["pipeline_id"])
         stage: Record = {
@@ -116,7 +115,6 @@ class Stages(Collection):
         account = self.account
         stage = self.get(stage_id)
         changes: Record = {key: body[key] for key in STAGE_WRITABLE if key in body}
-        _check_rotten({**stage, **changes})
         if changes.get("pipeline_id", stage["pipeline_id"]) != stage["pipeline_id"]:
             account.pipelines.require("pipeline_id", changes["pipeline_id"])
             held = self.deal_ids(stage_id)
@@ -187,11 +185,6 @@ def deals_summary(account: Account, deals: Iterable[Record]) -> Record:
         "total_count": count,
         "per_currency_full": per_currency,
     }
-
-
-def _check_rotten(stage: dict[str, Any]) -> None:
-    if stage.get("rotten_flag") and stage.get("rotten_days") is None:
-        raise Invalid("rotten_days: a stage whose deals can rot (rotten_flag true) needs rotten_days.")
 
 
 def _listed(ids: list[int]) -> str:
