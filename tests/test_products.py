@@ -183,3 +183,14 @@ def test_a_fixture_folder_without_product_fields_loads_with_none(tmp_path: Path)
 
     assert loaded.records["product_fields"] == []
     assert fixtures.load(FIXTURES).records["product_fields"] == fixture("product_fields")
+
+
+def test_search_products__finds_values_of_searchable_custom_fields(api: Api) -> None:
+    field = api.data("POST", "/productFields", json={"name": "Material", "field_type": "varchar"})
+    product = add_product(api, **{field["key"]: "Zirconia ceramic"})
+
+    hits = api.data("GET", "/products/search?term=zirconia&fields=custom_fields")["items"]
+    assert [(hit["item"]["id"], hit["item"]["custom_fields"]) for hit in hits] == [
+        (product["id"], ["Zirconia ceramic"])
+    ]
+    assert api.data("GET", "/products/search?term=zirconia&fields=name")["items"] == []
