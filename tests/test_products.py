@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from mock_server.data import fixtures
-from tests.conftest import Api, assert_error
+from tests.conftest import Api, admin, assert_error
 from tests.fixture_data import FIXTURES, fixture
 
 HEX_KEY = re.compile(r"^[0-9a-f]{40}$")
@@ -194,3 +195,20 @@ def test_search_products__finds_values_of_searchable_custom_fields(api: Api) -> 
         (product["id"], ["Zirconia ceramic"])
     ]
     assert api.data("GET", "/products/search?term=zirconia&fields=name")["items"] == []
+
+
+def test_state_export_and_import_keep_the_catalog(client: TestClient, api: Api) -> None:
+    field = api.data("POST", "/productFields", json={"name": "Grade", "field_type": "varchar"})
+    product = add_product(api, **{field["key"]: "A2"})
+    pipeline = api.data("POST", "/pipelines", json={"name": "Exported"})
+    note = api.data("POST", "/notes", json={"content": "Exported note", "deal_id": 60})
+    state = admin(client, "GET", f"/tenants/{api.token}/state")
+    other = Api(client, api.token + "-copy")
+
+    admin(client, "PUT", f"/tenants/{other.token}/state", json=state)
+
+    assert other.data("GET", f"/products/{product['id']}")[field["key"]] == "A2"
+    assert other.data("GET", f"/productFields/{field['id']}")["name"] == "Grade"
+    assert other.data("GET", f"/pipelines/{pipeline['id']}")["name"] == "Exported"
+    assert other.data("GET", f"/notes/{note['id']}")["content"] == "Exported note"
+    assert other.data("POST", "/productFields", json={"name": "Next", "field_type": "text"})["id"] > field["id"]
