@@ -39,13 +39,18 @@ READS = {
     "updateActivityType": ("getActivityTypes", "list"),
     "addDealProduct": ("getDealProducts", "deal_list"),
     "updateDealProduct": ("getDealProducts", "deal_list"),
-}
+    **{f"{verb}{kind}": (f"get{kind}", "id") for verb in ("add", "update")
+       for kind in ("Pipeline", "Stage", "Product", "ProductField", "Note")},
+}  # fmt: skip
 # operationId -> the path parameter naming the one record the answer is about
 IDENTITY = {
     "getDeal": "id", "updateDeal": "id", "getActivity": "id", "updateActivity": "id", "getDealField": "id",
     "updateDealField": "id", "deleteDealField": "id", "getFilter": "id", "updateFilter": "id",
     "updateActivityType": "id", "deleteActivityType": "id", "updateDealProduct": "product_attachment_id",
     "deleteDealProduct": "product_attachment_id",
+    **{f"{verb}{kind}": "id" for verb in ("get", "update", "delete")
+       for kind in ("Pipeline", "Stage", "Product", "ProductField", "Note")},
+    "deleteDeal": "id", "deleteActivity": "id", "deleteFilter": "id",
 }  # fmt: skip
 # operationId -> the path parameter a probe replaces with an id no record of the account can have
 PROBED = {
@@ -55,13 +60,19 @@ PROBED = {
 # How far past the largest id seen a probe goes: more records than an account adds while a run lasts.
 BEYOND = 1_000_000
 # delete operationId -> the read by id that must then answer 404
-GONE = {"deleteDeals": "getDeal", "deleteActivities": "getActivity", "deleteDealField": "getDealField"}
+GONE = {
+    "deleteDeals": "getDeal", "deleteActivities": "getActivity", "deleteDealField": "getDealField",
+    "deleteDeal": "getDeal", "deleteActivity": "getActivity", "deleteFilter": "getFilter",
+    "deleteFilters": "getFilter", "deleteStages": "getStage",
+    **{f"delete{kind}": f"get{kind}" for kind in ("Pipeline", "Stage", "Product", "ProductField", "Note")},
+}  # fmt: skip
 # create operationId -> the read by id another tenant must not be able to do
 ISOLATED = {
     "addDeal": "getDeal",
     "addActivity": "getActivity",
     "addDealField": "getDealField",
     "addFilter": "getFilter",
+    **{f"add{kind}": f"get{kind}" for kind in ("Pipeline", "Stage", "Product", "ProductField", "Note")},
 }
 # Body fields a write must take over as given (scalars the service stores unchanged).
 ECHOED = {

@@ -25,8 +25,15 @@ from mock_server.data.fixtures import SAFE_LOADER
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MODES = ("positive", "negative", "all")
-# create operationId -> how to delete what it made (a filter has no delete operation in the API)
+# create operationId -> how to delete what it made
 CLEANUP = {
+    "addFilter": "DELETE /filters/{id}",
+    "addNote": "DELETE /notes/{id}",
+    "addProduct": "DELETE /products/{id}",
+    "addProductField": "DELETE /productFields/{id}",
+    # Newest first: a run's stages go before their pipeline, and its deals before their stage.
+    "addStage": "DELETE /stages/{id}",
+    "addPipeline": "DELETE /pipelines/{id}",
     "addDealProduct": "DELETE /deals/{deal_id}/products/{id}",
     "addActivity": "DELETE /activities?ids={id}",
     "addDeal": "DELETE /deals?ids={id}",
@@ -102,6 +109,7 @@ class CheckOptions:
     workers: int = 1
     reports: tuple[str, ...] = ()
     read_only: bool | None = None
+    reference_only: bool = False
     rate: float | None = None
     other_token: str | None = None
     strict: bool = False
@@ -149,6 +157,7 @@ def plan(base_url: str, options: CheckOptions) -> tuple[CheckOptions, list[str],
             include_tag=options.include_tag,
             exclude_operation=options.exclude_operation,
             read_only=read_only,
+            reference_only=options.reference_only,
         )
     except SelectionError as error:
         raise UsageError(str(error)) from None
@@ -288,6 +297,12 @@ def run_check(base_url: str, token: str, options: CheckOptions = CheckOptions(),
     envvar="FINTESK_CHECK_READ_ONLY",
     default=None,
     help="GET only; the default against non-loopback URLs.",
+)
+@click.option(
+    "--reference-only",
+    envvar="FINTESK_CHECK_REFERENCE_ONLY",
+    is_flag=True,
+    help="Only the reference's operations: leave out those marked x-beyond-reference in the spec.",
 )
 @click.option(
     "--rate", envvar="FINTESK_CHECK_RATE", type=click.FloatRange(min=0.1), help="At most this many requests per second."

@@ -56,6 +56,7 @@ from mock_server.http.hosts import HostAllowlist, HostMiddleware
 from mock_server.http.kept import KeptAnswerMiddleware
 from mock_server.http.limits import MB, LimitsMiddleware
 from mock_server.http.nearest import NearestPath
+from mock_server.http.prefix import CompanyPrefixMiddleware
 from mock_server.http.tenant import TenantMiddleware, current_account, mask_token, tokens_of
 from mock_server.http.validation import VALIDATORS, LenientURIParser, PreparedValidationMiddleware
 from mock_server.settings import Settings
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
         middlewares=[
             partial(HostMiddleware, allowlist=HostAllowlist(settings.host, settings.allowed_hosts)),  # every route
+            CompanyPrefixMiddleware,  # /api/v1 is /v1 for everything after it
             partial(
                 LimitsMiddleware,
                 max_body=settings.max_body_mb * MB,

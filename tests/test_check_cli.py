@@ -339,3 +339,13 @@ def test_every_option_can_come_from_a_fintesk_check_variable() -> None:
     options = {param.name: param for param in check.params}
     assert all(param.envvar == f"FINTESK_CHECK_{param.opts[0][2:].replace('-', '_').upper()}"
                for param in options.values())  # fmt: skip
+
+
+def test_reference_only_leaves_out_the_operations_beyond_the_reference() -> None:
+    beyond = {operation.operation_id for operation in spec_operations() if operation.beyond_reference}
+    options, chosen, _ = plan("http://127.0.0.1:8080/v1", CheckOptions(reference_only=True))
+
+    assert {"getPipelines", "getRecents", "deleteDeal", "addNote"} <= beyond
+    assert options.reference_only and chosen and not set(chosen) & beyond
+    assert "getDeals" in chosen and len(chosen) == len(spec_operations()) - len(beyond)
+    assert beyond <= set(plan("http://127.0.0.1:8080/v1", CheckOptions())[1])

@@ -145,7 +145,7 @@ def test_odd_bodies_on_every_write_get_4xx_or_success(api: Api, method: str, pat
 
 @pytest.mark.parametrize(
     ("path", "allowed"),
-    [("/activities", "DELETE, GET, POST"), ("/deals/1", "GET, PUT"), ("/deals/2/products/1", "DELETE, PUT")],
+    [("/activities", "DELETE, GET, POST"), ("/deals/1", "DELETE, GET, PUT"), ("/deals/2/products/1", "DELETE, PUT")],
 )
 def test_wrong_method_lists_every_allowed_method(api: Api, path: str, allowed: str) -> None:
     response = api.request("OPTIONS", path)

@@ -41,6 +41,16 @@ READS = [
     "/activityTypes",
     "/filters",
     "/currencies",
+    "/pipelines",
+    "/pipelines/1",
+    "/stages",
+    "/stages/1",
+    "/products",
+    "/products/1",
+    "/products/search?term=a",
+    "/productFields",
+    "/notes",
+    "/recents?since_timestamp=2000-01-01%2000:00:00",
 ]
 # What each collection's change is: a field every one of its records has, given a value no record has.
 CHANGES: dict[str, tuple[str, Any]] = {
@@ -52,6 +62,7 @@ CHANGES: dict[str, tuple[str, Any]] = {
     "products": ("name", "Renamed product Oy"),
     "currencies": ("name", "Renamed currency"),
     "deal_fields": ("name", "Renamed deal field"),
+    "product_fields": ("name", "Renamed product field"),
     "activity_fields": ("name", "Renamed activity field"),
     "activity_types": ("name", "Renamed type"),
     "deals": ("name", "Renamed deal Oy"),

@@ -95,7 +95,69 @@ OPERATIONS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ),
 ]
 
-CREATED_201 = {"addActivity", "addDeal"}
+# Operations beyond the reference (`x-beyond-reference`): the service's own, each tagged apart from the reference's.
+BEYOND: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("get", "/pipelines", "getPipelines", PAGE),
+    ("post", "/pipelines", "addPipeline", ()),
+    ("get", "/pipelines/{id}", "getPipeline", ("id",)),
+    ("put", "/pipelines/{id}", "updatePipeline", ("id",)),
+    ("delete", "/pipelines/{id}", "deletePipeline", ("id",)),
+    (
+        "get",
+        "/pipelines/{id}/deals",
+        "getPipelineDeals",
+        ("id", "filter_id", "user_id", "everyone", "stage_id", *PAGE, "get_summary"),
+    ),
+    ("get", "/stages", "getStages", ("pipeline_id", *PAGE)),
+    ("post", "/stages", "addStage", ()),
+    ("delete", "/stages", "deleteStages", ("ids",)),
+    ("get", "/stages/{id}", "getStage", ("id", "everyone")),
+    ("put", "/stages/{id}", "updateStage", ("id",)),
+    ("delete", "/stages/{id}", "deleteStage", ("id",)),
+    ("get", "/stages/{id}/deals", "getStageDeals", ("id", "filter_id", "user_id", "everyone", *PAGE)),
+    ("get", "/products", "getProducts", ("user_id", "filter_id", "ids", "first_char", "get_summary", *PAGE)),
+    ("post", "/products", "addProduct", ()),
+    ("get", "/products/search", "searchProducts", ("term", "fields", "exact_match", "include_fields", *PAGE)),
+    ("get", "/products/{id}", "getProduct", ("id",)),
+    ("put", "/products/{id}", "updateProduct", ("id",)),
+    ("delete", "/products/{id}", "deleteProduct", ("id",)),
+    ("get", "/products/{id}/deals", "getProductDeals", ("id", *PAGE, "status")),
+    ("get", "/productFields", "getProductFields", PAGE),
+    ("post", "/productFields", "addProductField", ()),
+    ("get", "/productFields/{id}", "getProductField", ("id",)),
+    ("put", "/productFields/{id}", "updateProductField", ("id",)),
+    ("delete", "/productFields/{id}", "deleteProductField", ("id",)),
+    (
+        "get",
+        "/notes",
+        "getNotes",
+        (
+            "user_id",
+            "deal_id",
+            "person_id",
+            "org_id",
+            *PAGE,
+            "sort",
+            "start_date",
+            "end_date",
+            "pinned_to_deal_flag",
+            "pinned_to_organization_flag",
+            "pinned_to_person_flag",
+        ),
+    ),
+    ("post", "/notes", "addNote", ()),
+    ("get", "/notes/{id}", "getNote", ("id",)),
+    ("put", "/notes/{id}", "updateNote", ("id",)),
+    ("delete", "/notes/{id}", "deleteNote", ("id",)),
+    ("get", "/recents", "getRecents", ("since_timestamp", "items", *PAGE)),
+    ("delete", "/deals/{id}", "deleteDeal", ("id",)),
+    ("delete", "/activities/{id}", "deleteActivity", ("id",)),
+    ("delete", "/filters/{id}", "deleteFilter", ("id",)),
+    ("delete", "/filters", "deleteFilters", ("ids",)),
+]
+REFERENCE_TAGS = {"Activities", "ActivityFields", "ActivityTypes", "Currencies", "DealFields", "Deals", "Filters",
+                  "ItemSearch"}  # fmt: skip
+CREATED_201 = {"addActivity", "addDeal", "addProduct"}
 # Operations that take no ID anywhere (path, query or body) and so never answer 404.
 WITHOUT_IDS = {
     "getActivityFields",
@@ -107,6 +169,12 @@ WITHOUT_IDS = {
     "getFilters",
     "getFilterHelpers",
     "searchItem",
+    "getPipelines",
+    "addPipeline",
+    "getProductFields",
+    "addProductField",
+    "searchProducts",
+    "getRecents",
 }
 EXPECTED_LINKS: dict[str, set[str]] = {
     "addDeal": {
@@ -124,6 +192,11 @@ EXPECTED_LINKS: dict[str, set[str]] = {
     "addDealField": {"getDealField", "updateDealField", "deleteDealField"},
     "addDealProduct": {"updateDealProduct", "deleteDealProduct"},
     "addFilter": {"getFilter", "updateFilter"},
+    "addPipeline": {"getPipeline", "updatePipeline", "deletePipeline", "getPipelineDeals"},
+    "addStage": {"getStage", "updateStage", "deleteStage", "getStageDeals"},
+    "addProduct": {"getProduct", "updateProduct", "deleteProduct", "getProductDeals"},
+    "addProductField": {"getProductField", "updateProductField", "deleteProductField"},
+    "addNote": {"getNote", "updateNote", "deleteNote"},
 }
 
 
@@ -174,13 +247,24 @@ def test_spec_passes_openapi_spec_validator(spec: dict[str, Any]) -> None:
     validate(spec)
 
 
-def test_spec_has_exactly_the_38_operations(spec: dict[str, Any]) -> None:
+def test_spec_has_exactly_the_38_operations_of_the_reference(spec: dict[str, Any]) -> None:
     expected = {op_id for _, _, op_id, _ in OPERATIONS}
     assert len(OPERATIONS) == 38
-    assert set(_operations(spec)) == expected
+    operations = _operations(spec)
+    assert {op_id for op_id, (_, _, operation) in operations.items() if "x-beyond-reference" not in operation} == (
+        expected
+    )
+    assert set(operations) == expected | {op_id for _, _, op_id, _ in BEYOND}
 
 
-@pytest.mark.parametrize(("method", "path", "operation_id", "param_names"), OPERATIONS, ids=lambda v: str(v))
+def test_operations_beyond_the_reference_name_their_source_and_have_tags_of_their_own(spec: dict[str, Any]) -> None:
+    for _, _, op_id, _ in BEYOND:
+        _, _, operation = _operations(spec)[op_id]
+        assert operation["x-beyond-reference"].strip(), op_id
+        assert operation["tags"][0] not in REFERENCE_TAGS, op_id
+
+
+@pytest.mark.parametrize(("method", "path", "operation_id", "param_names"), OPERATIONS + BEYOND, ids=lambda v: str(v))
 def test_operation_has_its_method_path_and_parameters(
     spec: dict[str, Any], method: str, path: str, operation_id: str, param_names: tuple[str, ...]
 ) -> None:
@@ -197,16 +281,8 @@ def test_operation_has_its_method_path_and_parameters(
 
 def test_every_operation_is_documented_and_tagged(spec: dict[str, Any]) -> None:
     tags = {tag["name"] for tag in spec["tags"]}
-    assert tags == {
-        "Activities",
-        "ActivityFields",
-        "ActivityTypes",
-        "Currencies",
-        "DealFields",
-        "Deals",
-        "Filters",
-        "ItemSearch",
-    }
+    assert tags == REFERENCE_TAGS | {"Pipelines", "Stages", "Products", "ProductFields", "Notes", "Recents",
+                                     "SingleDeletes"}  # fmt: skip
     for op_id, (_, _, operation) in _operations(spec).items():
         assert operation["summary"] and operation["description"], op_id
         assert len(operation["tags"]) == 1 and operation["tags"][0] in tags, op_id
@@ -234,7 +310,7 @@ def test_security_schemes_apply_to_every_operation(spec: dict[str, Any]) -> None
     assert spec["servers"][0]["url"] == "/v1"
 
 
-@pytest.mark.parametrize("operation_id", [op_id for _, _, op_id, _ in OPERATIONS])
+@pytest.mark.parametrize("operation_id", [op_id for _, _, op_id, _ in OPERATIONS + BEYOND])
 def test_operation_answers_the_documented_statuses(spec: dict[str, Any], operation_id: str) -> None:
     _, _, operation = _operations(spec)[operation_id]
     responses = operation["responses"]
@@ -273,7 +349,7 @@ def test_create_operation_links_to_the_operations_on_its_resource(spec: dict[str
 def test_schemathesis_loads_all_operations_and_links() -> None:
     schema = schemathesis.openapi.from_path(str(SPEC_PATH))
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 38
+    assert len(operations) == len(OPERATIONS) + len(BEYOND)
     schema.as_state_machine()  # raises InvalidStateMachine when a link is broken
 
 

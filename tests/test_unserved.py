@@ -65,7 +65,7 @@ def test_an_unserved_request_is_logged(
         ("/api/v2/deals/12/products", "/v1/deals/12/products"),
         ("/v1/deal", "/v1/deals"),
         ("/v1/activitytypes/3", "/v1/activityTypes/3"),
-        ("/api/v1/dealFields", "/v1/dealFields"),
+        ("/api/v3/dealFields", "/v1/dealFields"),
     ],
 )
 def test_a_404_names_the_served_path_it_most_resembles(mock: TestClient, path: str, suggestion: str) -> None:

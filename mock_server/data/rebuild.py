@@ -199,12 +199,14 @@ def rebuild(
     records["currencies"] = currencies + _missing_currencies(currencies, used, builder)
     activity_types = by_id(lists["activity_types"])
     records["activity_types"] = activity_types + _missing_types(activity_types, activities, builder)
-    records.update(deal_fields=by_id(lists["deal_fields"]), activity_fields=by_id(lists["activity_fields"]), notes=[])
+    records.update(deal_fields=by_id(lists["deal_fields"]), activity_fields=by_id(lists["activity_fields"]), notes=[],
+                   product_fields=[])  # fmt: skip
     builder.defaults += [
         f"company: its name is not readable; named 'Snapshot of {host}', default currency {currency} "
         "(the most used by deals), also of every user whose own is not shown.",
         f"exchange rates: not readable; every currency is 1.0 {currency}.",
         "notes: the API lists none; notes.yaml is empty. Product lines of deleted deals cannot be read.",
+        "product fields: not read; product_fields.yaml is empty.",
     ]
     rates = {entry["code"]: 1.0 for entry in records["currencies"]}
     company = {"id": _company_id(lists), "name": f"Snapshot of {host}", "default_currency": currency,

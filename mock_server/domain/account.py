@@ -19,6 +19,9 @@ from mock_server.domain.deal_products import DealProducts
 from mock_server.domain.deals import Deals
 from mock_server.domain.fields import Fields
 from mock_server.domain.filters import Filters
+from mock_server.domain.notes import Notes
+from mock_server.domain.pipelines import Pipelines, Stages
+from mock_server.domain.products import Products
 from mock_server.domain.related import Related
 from mock_server.errors import MissingReference
 
@@ -73,7 +76,7 @@ KEPT_VIEWS = 64
 
 COLLECTION_NAMES = ("users", "pipelines", "stages", "organizations", "persons", "products", "currencies",
                     "deal_fields", "activity_fields", "activity_types", "deals", "activities", "deal_products", "notes",
-                    "filters")  # fmt: skip
+                    "filters", "product_fields")  # fmt: skip
 _COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
 
 
@@ -99,11 +102,11 @@ class Account:
         # deal_changes by deal id, brought up to date on each read (the log only grows, or is replaced whole).
         self._changes_by_deal: tuple[list[Record], int, dict[int, list[Record]]] | None = None
         self.users = Collection("User", data["users"])
-        self.pipelines = Collection("Pipeline", data["pipelines"])
-        self.stages = Collection("Stage", data["stages"], indexes=("pipeline_id",))
+        self.pipelines = Pipelines(self, data["pipelines"])
+        self.stages = Stages(self, data["stages"])
         self.organizations = Collection("Organization", data["organizations"])
         self.persons = Collection("Person", data["persons"], indexes=("org_id",))
-        self.products = Collection("Product", data["products"])
+        self.products = Products(self, data["products"])
         self.currencies = Currencies(data["currencies"])
         self.deal_fields = Fields(self, "Deal field", data["deal_fields"])
         self.activity_fields = Fields(self, "Activity field", data["activity_fields"])
@@ -111,10 +114,13 @@ class Account:
         self.deals = Deals(self, data["deals"])
         self.activities = Activities(self, data["activities"])
         self.deal_products = DealProducts(self, data["deal_products"])
-        self.notes = Collection("Note", data["notes"], indexes=("deal_id", "person_id", "org_id"))
+        self.notes = Notes(self, data["notes"])
         self.filters = Filters(self, data["filters"])
+        # Fixture folders and states made before products had fields hold none.
+        self.product_fields = Fields(self, "Product field", data.get("product_fields", []), holder="products")
         self._last_option_id = max(
-            (option["id"] for field in [*self.deal_fields.all(), *self.activity_fields.all()]
+            (option["id"] for field in [*self.deal_fields.all(), *self.activity_fields.all(),
+                                        *self.product_fields.all()]
              for option in field["options"] or []),
             default=0,
         )  # fmt: skip

@@ -1,4 +1,5 @@
-"""Deal and activity fields: custom field creation (hex keys, option ids) and typed custom values on deals."""
+"""Deal, activity and product fields: custom field creation (hex keys, option ids) and typed custom values on the
+records that carry them."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ def is_custom(field: Record) -> bool:
 
 
 class Fields(Collection):
-    def __init__(self, account: Account, label: str, records: Iterable[Record]) -> None:
+    def __init__(self, account: Account, label: str, records: Iterable[Record], holder: str = "deals") -> None:
         super().__init__(label, records)
         self.account = account
+        # The account's collection whose records carry these fields' custom values (deals, products).
+        self.holder = holder
 
     def ordered(self) -> list[Record]:
         return sorted(self.active(), key=lambda field: (field["order_nbr"], field["id"]))
@@ -88,9 +91,9 @@ class Fields(Collection):
             raise Invalid(f"Field {field_id} ({field['key']}) is a built-in field and cannot be deleted.")
         self.change(field, {"active_flag": False, "update_time": self.account.clock.stamp()})
         keys = [field["key"], field["key"] + COMPANIONS.get(field["field_type"], "")]
-        deals = self.account.deals
-        for deal in [deal for deal in deals.all() if any(key in deal for key in keys)]:
-            deals.drop_keys(deal, keys)
+        records = getattr(self.account, self.holder)
+        for record in [record for record in records.all() if any(key in record for key in keys)]:
+            records.drop_keys(record, keys)
         return field
 
     def _options(self, given: list[dict[str, Any]] | None, current: list[Record]) -> list[Record]:

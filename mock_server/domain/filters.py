@@ -52,6 +52,14 @@ class Filters(Collection):
         self.change(record, changes)
         return record
 
+    def remove(self, filter_ids: list[int]) -> list[int]:
+        """Marks the filters deleted; every id must name a filter before any is."""
+        records = [self.get(filter_id) for filter_id in filter_ids]
+        now = self.account.clock.stamp()
+        for record in map(self.own, records):
+            self.change(record, {"active_flag": False, "update_time": now})
+        return [record["id"] for record in records]
+
     def for_list(self, filter_id: int, filter_type: str) -> Record:
         """The filter named by a list's `filter_id`; one made for another kind of record is a 400."""
         record = self.require("filter_id", filter_id)
@@ -83,7 +91,7 @@ class Filters(Collection):
         object_name = OBJECT_FOR_TYPE[filter_type]
         fields = self._fields_of(object_name)
         if fields is None:
-            # Persons, organizations and products have no fields or lists here: such filters are kept, never applied.
+            # Persons and organizations have no fields or lists here: such filters are kept, never applied.
             filtering.condition_groups(conditions, object_name)
             return
         filtering.compile_filter(
@@ -91,7 +99,9 @@ class Filters(Collection):
         )
 
     def _fields_of(self, object_name: str) -> Fields | None:
-        return {"deal": self.account.deal_fields, "activity": self.account.activity_fields}.get(object_name)
+        account = self.account
+        return {"deal": account.deal_fields, "activity": account.activity_fields,
+                "product": account.product_fields}.get(object_name)  # fmt: skip
 
     def _derived(self, object_name: str) -> dict[str, filtering.Getter]:
         """Readers of the deal fields that are computed on read rather than stored."""

@@ -368,13 +368,21 @@ def organization_hits(account: Account, matcher: Matcher, fields: frozenset[str]
 
 
 def product_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
+    keys = [field["key"] for field in account.product_fields.custom() if field["field_type"] in SEARCHABLE_TYPES]
     hits = []
     for product in account.products.active():
         total = matcher.score(product["name"]) if "name" in fields else 0.0
         if "code" in fields:
             total += matcher.score(product.get("code"))
+        custom: list[str] = []
+        if "custom_fields" in fields:
+            for key in keys:
+                score = matcher.score(product.get(key))
+                if score:
+                    total += score
+                    custom.append(str(product[key]))
         if total:
-            hits.append(Hit("product", product, total))
+            hits.append(Hit("product", product, total, custom_fields=custom))
     return hits
 
 

@@ -75,3 +75,7 @@ def _one(activity: dict[str, Any], status: int = 200) -> Response:
         related=related.build(),
         additional={"more_activities_scheduled_in_context": more},
     )
+
+
+async def delete_activity(id: int) -> Response:
+    return envelope.deleted(current_account().activities.remove([id])[0])

@@ -85,3 +85,7 @@ async def get_deal_persons(id: int, start: int = 0, limit: int = 100) -> Respons
         related.add("person", person["id"])
         related.add("organization", person["org_id"]["value"] if person["org_id"] else None)
     return envelope.page(result, related=related.build())
+
+
+async def delete_deal(id: int) -> Response:
+    return envelope.deleted(current_account().deals.remove([id])[0])

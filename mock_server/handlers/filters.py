@@ -28,3 +28,11 @@ async def get_filter(id: int) -> Response:
 async def update_filter(id: int, body: dict[str, Any]) -> Response:
     filters = current_account().filters
     return envelope.one(filters.render(filters.modify(id, body), details=True))
+
+
+async def delete_filter(id: int) -> Response:
+    return envelope.deleted(current_account().filters.remove([id])[0])
+
+
+async def delete_filters(ids: list[int]) -> Response:
+    return envelope.deleted(current_account().filters.remove(ids))
