@@ -18,6 +18,8 @@ from mock_server.domain.deal_products import DealProducts
 from mock_server.domain.deals import Deals
 from mock_server.domain.fields import Fields
 from mock_server.domain.filters import Filters
+from mock_server.domain.organizations import Organizations
+from mock_server.domain.persons import Persons
 from mock_server.domain.related import Related
 from mock_server.errors import MissingReference
 
@@ -67,8 +69,8 @@ class Currencies(Collection):
 
 
 COLLECTION_NAMES = ("users", "pipelines", "stages", "organizations", "persons", "products", "currencies",
-                    "deal_fields", "activity_fields", "activity_types", "deals", "activities", "deal_products", "notes",
-                    "filters")  # fmt: skip
+                    "deal_fields", "activity_fields", "person_fields", "organization_fields", "activity_types", "deals",
+                    "activities", "deal_products", "notes", "filters")  # fmt: skip
 _COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
 
 
@@ -94,12 +96,16 @@ class Account:
         self.users = Collection("User", data["users"])
         self.pipelines = Collection("Pipeline", data["pipelines"])
         self.stages = Collection("Stage", data["stages"], indexes=("pipeline_id",))
-        self.organizations = Collection("Organization", data["organizations"])
-        self.persons = Collection("Person", data["persons"], indexes=("org_id",))
+        self.organizations = Organizations(self, data["organizations"])
+        self.persons = Persons(self, data["persons"])
         self.products = Collection("Product", data["products"])
         self.currencies = Currencies(data["currencies"])
         self.deal_fields = Fields(self, "Deal field", data["deal_fields"])
         self.activity_fields = Fields(self, "Activity field", data["activity_fields"])
+        self.person_fields = Fields(self, "Person field", data["person_fields"], holder="persons")
+        self.organization_fields = Fields(
+            self, "Organization field", data["organization_fields"], holder="organizations"
+        )
         self.activity_types = ActivityTypes(self, data["activity_types"])
         self.deals = Deals(self, data["deals"])
         self.activities = Activities(self, data["activities"])
@@ -107,8 +113,9 @@ class Account:
         self.notes = Collection("Note", data["notes"], indexes=("deal_id", "person_id", "org_id"))
         self.filters = Filters(self, data["filters"])
         self._last_option_id = max(
-            (option["id"] for field in [*self.deal_fields.all(), *self.activity_fields.all()]
-             for option in field["options"] or []),
+            (option["id"] for fields in (self.deal_fields, self.activity_fields, self.person_fields,
+                                         self.organization_fields)
+             for field in fields.all() for option in field["options"] or []),
             default=0,
         )  # fmt: skip
 

@@ -195,6 +195,43 @@ def search_deals(
     return kept.page(account, start, limit)
 
 
+def search_persons(
+    account: Account,
+    matcher: Matcher,
+    *,
+    fields: Container[str] | None = None,
+    organization_id: int | None = None,
+    start: int = 0,
+    limit: int = 100,
+) -> Page:
+    """Persons whose name, emails, phones or notes match, best first, of one organization when asked."""
+    if organization_id is not None:
+        account.organizations.require("organization_id", organization_id)
+    wanted = searched(fields, "person")
+
+    def find() -> list[Hit]:
+        hits = person_hits(account, matcher, wanted)
+        if organization_id is not None:
+            hits = [hit for hit in hits if hit.record["org_id"] == organization_id]
+        return ranked(hits)
+
+    kept = kept_search(account, ("persons", matcher.key, _fields_key(fields), organization_id), find)
+    return kept.page(account, start, limit)
+
+
+def search_organizations(
+    account: Account, matcher: Matcher, *, fields: Container[str] | None = None, start: int = 0, limit: int = 100
+) -> Page:
+    """Organizations whose name, address or notes match, best first."""
+    wanted = searched(fields, "organization")
+    kept = kept_search(
+        account,
+        ("organizations", matcher.key, _fields_key(fields)),
+        lambda: ranked(organization_hits(account, matcher, wanted)),
+    )
+    return kept.page(account, start, limit)
+
+
 def search_items(
     account: Account,
     matcher: Matcher,
