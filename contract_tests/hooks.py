@@ -20,7 +20,8 @@ import contract_tests.checks  # noqa: F401  (registers the Fintesk checks)
 import contract_tests.lists  # noqa: F401
 from contract_tests.reproduce import mend
 
-CREATES = {"addDeal", "addActivity", "addActivityType", "addDealField", "addDealProduct", "addFilter"}
+CREATES = {"addDeal", "addActivity", "addActivityType", "addDealField", "addDealProduct", "addFilter", "addPerson",
+           "addOrganization", "addPersonField", "addOrganizationField"}  # fmt: skip
 
 
 class Pacer:

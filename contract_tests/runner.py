@@ -30,6 +30,10 @@ CLEANUP = {
     "addDeal": "DELETE /deals?ids={id}",
     "addActivityType": "DELETE /activityTypes?ids={id}",
     "addDealField": "DELETE /dealFields/{id}",
+    "addPerson": "DELETE /persons/{id}",
+    "addOrganization": "DELETE /organizations/{id}",
+    "addPersonField": "DELETE /personFields/{id}",
+    "addOrganizationField": "DELETE /organizationFields/{id}",
 }
 
 
@@ -90,6 +94,7 @@ class CheckOptions:
     workers: int = 1
     reports: tuple[str, ...] = ()
     read_only: bool | None = None
+    reference_only: bool = False
     rate: float | None = None
     other_token: str | None = None
 
@@ -134,6 +139,7 @@ def plan(base_url: str, options: CheckOptions) -> tuple[CheckOptions, list[str],
             include_tag=options.include_tag,
             exclude_operation=options.exclude_operation,
             read_only=read_only,
+            reference_only=options.reference_only,
         )
     except SelectionError as error:
         raise UsageError(str(error)) from None
@@ -272,6 +278,13 @@ def run_check(base_url: str, token: str, options: CheckOptions = CheckOptions(),
     envvar="FINTESK_CHECK_READ_ONLY",
     default=None,
     help="GET only; the default against non-loopback URLs.",
+)
+@click.option(
+    "--reference-only",
+    envvar="FINTESK_CHECK_REFERENCE_ONLY",
+    is_flag=True,
+    default=False,
+    help="Only the reference's own operations: leave out those marked x-beyond-reference in the spec.",
 )
 @click.option(
     "--rate", envvar="FINTESK_CHECK_RATE", type=click.FloatRange(min=0.1), help="At most this many requests per second."

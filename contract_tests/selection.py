@@ -12,6 +12,8 @@ from mock_server import SPEC_PATH
 from mock_server.data.fixtures import SAFE_LOADER
 
 METHODS = ("get", "put", "post", "delete", "patch")
+# The extension that marks an operation the reference does not have (its value names the public source).
+BEYOND_REFERENCE = "x-beyond-reference"
 
 
 class SelectionError(ValueError):
@@ -23,13 +25,19 @@ class Operation:
     operation_id: str
     method: str
     tags: frozenset[str]
+    beyond_reference: bool = False
 
 
 @cache
 def spec_operations() -> tuple[Operation, ...]:
     spec = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     return tuple(
-        Operation(operation["operationId"], method.upper(), frozenset(operation.get("tags", ())))
+        Operation(
+            operation["operationId"],
+            method.upper(),
+            frozenset(operation.get("tags", ())),
+            BEYOND_REFERENCE in operation,
+        )
         for item in spec["paths"].values()
         for method, operation in item.items()
         if method in METHODS
@@ -50,9 +58,11 @@ def select(
     include_tag: Iterable[str] = (),
     exclude_operation: Iterable[str] = (),
     read_only: bool = False,
+    reference_only: bool = False,
 ) -> list[str]:
     """The operationIds chosen: those named or tagged (all when neither is given), minus the excluded ones,
-    and only GETs when read-only. Unknown names are an error that lists the known ones."""
+    only GETs when read-only, and only the reference's own operations (none marked `x-beyond-reference`) when
+    reference-only. Unknown names are an error that lists the known ones."""
     operations = spec_operations()
     ids = [operation.operation_id for operation in operations]
     _unknown("operationId", "--include-operation", include_operation, ids)
@@ -65,9 +75,14 @@ def select(
         if (not (named or tagged) or operation.operation_id in named or operation.tags & tagged)
         and operation.operation_id not in excluded
         and (not read_only or operation.method == "GET")
+        and not (reference_only and operation.beyond_reference)
     ]
     if not chosen:
-        raise SelectionError("the selection leaves no operation to check" + (" (read-only: GET only)" * read_only))
+        raise SelectionError(
+            "the selection leaves no operation to check"
+            + (" (read-only: GET only)" * read_only)
+            + (" (reference-only: no operation marked x-beyond-reference)" * reference_only)
+        )
     return chosen
 
 
