@@ -39,29 +39,60 @@ READS = {
     "updateActivityType": ("getActivityTypes", "list"),
     "addDealProduct": ("getDealProducts", "deal_list"),
     "updateDealProduct": ("getDealProducts", "deal_list"),
+    "addPerson": ("getPerson", "id"),
+    "updatePerson": ("getPerson", "id"),
+    "addOrganization": ("getOrganization", "id"),
+    "updateOrganization": ("getOrganization", "id"),
+    "addPersonField": ("getPersonField", "id"),
+    "updatePersonField": ("getPersonField", "id"),
+    "addOrganizationField": ("getOrganizationField", "id"),
+    "updateOrganizationField": ("getOrganizationField", "id"),
 }
 # operationId -> the path parameter naming the one record the answer is about
 IDENTITY = {
     "getDeal": "id", "updateDeal": "id", "getActivity": "id", "updateActivity": "id", "getDealField": "id",
     "updateDealField": "id", "deleteDealField": "id", "getFilter": "id", "updateFilter": "id",
     "updateActivityType": "id", "deleteActivityType": "id", "updateDealProduct": "product_attachment_id",
-    "deleteDealProduct": "product_attachment_id",
+    "deleteDealProduct": "product_attachment_id", "getPerson": "id", "updatePerson": "id", "deletePerson": "id",
+    "getOrganization": "id", "updateOrganization": "id", "deleteOrganization": "id", "getPersonField": "id",
+    "updatePersonField": "id", "deletePersonField": "id", "getOrganizationField": "id",
+    "updateOrganizationField": "id", "deleteOrganizationField": "id", "getUser": "id",
 }  # fmt: skip
 # operationId -> the path parameter a probe replaces with an id no record of the account can have
 PROBED = {
     **IDENTITY,
     **dict.fromkeys(("getDealActivities", "getDealUpdates", "getDealPersons", "getDealProducts"), "id"),
+    **dict.fromkeys(
+        (
+            "getPersonDeals",
+            "getPersonActivities",
+            "mergePersons",
+            "getOrganizationDeals",
+            "getOrganizationActivities",
+            "getOrganizationPersons",
+            "mergeOrganizations",
+        ),
+        "id",
+    ),  # fmt: skip
 }
 # How far past the largest id seen a probe goes: more records than an account adds while a run lasts.
 BEYOND = 1_000_000
 # delete operationId -> the read by id that must then answer 404
-GONE = {"deleteDeals": "getDeal", "deleteActivities": "getActivity", "deleteDealField": "getDealField"}
+GONE = {"deleteDeals": "getDeal", "deleteActivities": "getActivity", "deleteDealField": "getDealField",
+        "deletePerson": "getPerson", "deletePersons": "getPerson", "deleteOrganization": "getOrganization",
+        "deleteOrganizations": "getOrganization", "deletePersonField": "getPersonField",
+        "deletePersonFields": "getPersonField", "deleteOrganizationField": "getOrganizationField",
+        "deleteOrganizationFields": "getOrganizationField"}  # fmt: skip
 # create operationId -> the read by id another tenant must not be able to do
 ISOLATED = {
     "addDeal": "getDeal",
     "addActivity": "getActivity",
     "addDealField": "getDealField",
     "addFilter": "getFilter",
+    "addPerson": "getPerson",
+    "addOrganization": "getOrganization",
+    "addPersonField": "getPersonField",
+    "addOrganizationField": "getOrganizationField",
 }
 # Body fields a write must take over as given (scalars the service stores unchanged).
 ECHOED = {
@@ -79,6 +110,14 @@ ECHOED = {
                        "enabled_flag", "comments", "duration"),
     "updateDealProduct": ("item_price", "quantity", "discount", "discount_type", "tax", "tax_method",
                           "enabled_flag", "comments", "duration"),
+    "addPerson": ("name", "first_name", "last_name", "label", "visible_to"),
+    "updatePerson": ("name", "first_name", "last_name", "label", "visible_to"),
+    "addOrganization": ("name", "address", "label", "visible_to"),
+    "updateOrganization": ("name", "address", "label", "visible_to"),
+    "addPersonField": ("name", "field_type", "add_visible_flag"),
+    "updatePersonField": ("name", "add_visible_flag"),
+    "addOrganizationField": ("name", "field_type", "add_visible_flag"),
+    "updateOrganizationField": ("name", "add_visible_flag"),
 }  # fmt: skip
 
 
