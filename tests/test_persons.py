@@ -15,6 +15,7 @@ from mock_server.domain.persons import Persons
 from mock_server.settings import Settings
 from tests.fixture_data import RESOURCE_MISSING, by_id, fixture
 from tests.planted import RewriteJSON
+from tests.test_state import as_json, fresh_account, round_trip
 
 TOKEN = "persons-harness-token"
 
@@ -417,6 +418,29 @@ def test_person_field__add_update_delete_and_bulk_delete(api: Api) -> None:
     deleted = api.data("DELETE", "/personFields", params={"ids": f"{made['id']},{other['id']}"})
     assert deleted == {"id": [made["id"], other["id"]]}
     assert_error(api.get(f"/personFields/{other['id']}"), 404)
+
+
+# --- state export and import ---------------------------------------------------------------------------------------
+
+
+def test_round_trip__keeps_new_persons_their_custom_fields_merges_and_deletes() -> None:
+    account = fresh_account(seed=3)
+    field = account.person_fields.create({"name": "Hobby", "field_type": "varchar"})
+    org_field = account.organization_fields.create({"name": "Size", "field_type": "double"})
+    org = account.organizations.create({"name": "Round Trip Oy", org_field["key"]: 12})
+    kept = account.persons.create({"name": "Kept Person", "org_id": org["id"], field["key"]: "chess"})
+    merged = account.persons.create({"name": "Merged Person", "email": "merged@example.com"})
+    account.persons.merge(merged["id"], kept["id"])
+    account.persons.remove([1])
+
+    imported = round_trip(account)
+
+    assert as_json(imported) == as_json(account)
+    assert imported.persons.render(imported.persons.get(kept["id"])) == account.persons.render(kept)
+    assert imported.persons.find(1) is None and imported.persons.find_any(1) is not None
+    assert imported.persons.create({"name": "Next"})["id"] == account.persons.create({"name": "Next"})["id"]
+    again = imported.person_fields.create({"name": "Next field", "field_type": "varchar"})
+    assert again["key"] == account.person_fields.create({"name": "Next field", "field_type": "varchar"})["key"]
 
 
 # --- the contract harness -------------------------------------------------------------------------------------------
