@@ -353,6 +353,17 @@ def test_search_persons__exact_match_and_short_terms(api: Api) -> None:
     assert [hit["item"]["name"] for hit in exact] == ["Ek"]
 
 
+def test_search_persons__finds_a_searchable_custom_value_and_names_it(api: Api) -> None:
+    field = api.data("POST", "/personFields", json={"name": "Nickname", "field_type": "varchar"})
+    person = add_person(api, **{field["key"]: "Zebulon"})
+
+    found = api.data("GET", "/persons/search", params={"term": "zebulon"})["items"]
+    by_name_only = api.data("GET", "/persons/search", params={"term": "zebulon", "fields": "name"})["items"]
+
+    assert [(hit["item"]["id"], hit["item"]["custom_fields"]) for hit in found] == [(person["id"], ["Zebulon"])]
+    assert by_name_only == []
+
+
 def test_item_search__sees_a_new_person(api: Api) -> None:
     person = add_person(api, name="Ottoline Unique")
 
