@@ -95,8 +95,8 @@ class Contacts(Collection):
         return fields
 
     def _modified(self, record_id: int, fields: Record, body: dict[str, Any]) -> Record:
+        changes = {**fields, **self.fields.custom_values(body)}  # checked before the record is touched
         record = self.own(self.get(record_id))
-        changes = {**fields, **self.fields.custom_values(body)}
         changes.update(update_time=self.account.clock.stamp(), last_updated_by_user_id=self.account.user_id)
         self.change(record, changes)
         return record
