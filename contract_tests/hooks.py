@@ -21,7 +21,8 @@ import contract_tests.lists  # noqa: F401
 from contract_tests.reproduce import mend
 
 CREATES = {"addDeal", "addActivity", "addActivityType", "addDealField", "addDealProduct", "addFilter", "addPipeline",
-           "addStage", "addProduct", "addProductField", "addNote"}  # fmt: skip
+           "addStage", "addProduct", "addProductField", "addNote", "addPerson", "addOrganization", "addPersonField",
+           "addOrganizationField"}  # fmt: skip
 
 
 class Pacer:

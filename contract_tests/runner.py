@@ -39,6 +39,10 @@ CLEANUP = {
     "addDeal": "DELETE /deals?ids={id}",
     "addActivityType": "DELETE /activityTypes?ids={id}",
     "addDealField": "DELETE /dealFields/{id}",
+    "addPerson": "DELETE /persons/{id}",
+    "addOrganization": "DELETE /organizations/{id}",
+    "addPersonField": "DELETE /personFields/{id}",
+    "addOrganizationField": "DELETE /organizationFields/{id}",
 }
 
 
@@ -302,7 +306,8 @@ def run_check(base_url: str, token: str, options: CheckOptions = CheckOptions(),
     "--reference-only",
     envvar="FINTESK_CHECK_REFERENCE_ONLY",
     is_flag=True,
-    help="Only the reference's operations: leave out those marked x-beyond-reference in the spec.",
+    default=False,
+    help="Only the reference's own operations: leave out those marked x-beyond-reference in the spec.",
 )
 @click.option(
     "--rate", envvar="FINTESK_CHECK_RATE", type=click.FloatRange(min=0.1), help="At most this many requests per second."

@@ -12,7 +12,7 @@ from mock_server import SPEC_PATH
 from mock_server.data.fixtures import SAFE_LOADER
 
 METHODS = ("get", "put", "post", "delete", "patch")
-# Marks an operation the reference does not document (the service's own, from its public docs and clients).
+# The extension that marks an operation the reference does not have (its value names the public source).
 BEYOND_REFERENCE = "x-beyond-reference"
 
 
@@ -61,7 +61,7 @@ def select(
     reference_only: bool = False,
 ) -> list[str]:
     """The operationIds chosen: those named or tagged (all when neither is given), minus the excluded ones,
-    only GETs when read-only, and only the reference's operations (none marked `x-beyond-reference`) when
+    only GETs when read-only, and only the reference's own operations (none marked `x-beyond-reference`) when
     reference-only. Unknown names are an error that lists the known ones."""
     operations = spec_operations()
     ids = [operation.operation_id for operation in operations]
@@ -78,7 +78,11 @@ def select(
         and not (reference_only and operation.beyond_reference)
     ]
     if not chosen:
-        raise SelectionError("the selection leaves no operation to check" + (" (read-only: GET only)" * read_only))
+        raise SelectionError(
+            "the selection leaves no operation to check"
+            + (" (read-only: GET only)" * read_only)
+            + (" (reference-only: no operation marked x-beyond-reference)" * reference_only)
+        )
     return chosen
 
 

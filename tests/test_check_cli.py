@@ -349,3 +349,25 @@ def test_reference_only_leaves_out_the_operations_beyond_the_reference() -> None
     assert options.reference_only and chosen and not set(chosen) & beyond
     assert "getDeals" in chosen and len(chosen) == len(spec_operations()) - len(beyond)
     assert beyond <= set(plan("http://127.0.0.1:8080/v1", CheckOptions())[1])
+
+
+def test_reference_only_leaves_out_every_operation_beyond_the_reference() -> None:
+    beyond = {operation.operation_id for operation in spec_operations() if operation.beyond_reference}
+    reference = {operation.operation_id for operation in spec_operations()} - beyond
+    _, chosen, _ = plan("http://127.0.0.1:8080/v1", CheckOptions(reference_only=True))
+    _, everything, _ = plan("http://127.0.0.1:8080/v1", CheckOptions())
+    assert {"addPerson", "getUsers", "mergeOrganizations"} <= beyond
+    assert set(chosen) == reference and len(reference) == 38
+    assert beyond <= set(everything)
+    args = schemathesis_args("http://127.0.0.1:8080/v1", Path("config.toml"), CheckOptions(reference_only=True), chosen)
+    named = {args[index + 1] for index, arg in enumerate(args) if arg == "--include-operation-id"}
+    assert named == reference
+
+
+def test_reference_only_with_only_beyond_operations_chosen_is_exit_2() -> None:
+    result = run_check_cli(
+        "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--token", TOKEN, "--reference-only",
+        "--include-tag", "Persons (beyond the reference)",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "reference-only" in result.stderr

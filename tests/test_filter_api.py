@@ -355,7 +355,14 @@ def test_add_filter__groups_in_the_wrong_order_are_400(api: Api) -> None:
 
 
 def test_add_filter__person_filter_is_stored_with_person_conditions(api: Api) -> None:
-    person_condition = {"object": "person", "field_id": "9001", "operator": "=", "value": "x", "extra_value": None}
+    name_field = next(field["id"] for field in fixture("person_fields") if field["key"] == "name")
+    person_condition = {
+        "object": "person",
+        "field_id": str(name_field),
+        "operator": "=",
+        "value": "x",
+        "extra_value": None,
+    }
 
     record = api.data(
         "POST", "/filters", json={"name": "People", "type": "persons", "conditions": conditions([person_condition])}

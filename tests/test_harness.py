@@ -161,6 +161,24 @@ def test_clean_update_passes_fintesk_read_after_write() -> None:
     assert report.findings == []
 
 
+def test_an_owner_the_answer_expands_passes_fintesk_read_after_write() -> None:
+    # `user_id` is sent as an id and answered as the user with `value`: the same owner, not a changed field.
+    report = Harness(mock_app(), TOKEN).call("addDeal", body={"person_id": 7, "user_id": 4})
+    assert report.requests["POST /deals"] == 1
+    assert report.findings == []
+
+
+def test_an_add_that_ignores_the_owner_fails_fintesk_read_after_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Deals.create
+
+    def create_without_owner(self: Deals, body: dict[str, Any]) -> Record:
+        return original(self, {key: value for key, value in body.items() if key != "user_id"})
+
+    monkeypatch.setattr(Deals, "create", create_without_owner)
+    report = Harness(mock_app(), TOKEN).call("addDeal", body={"person_id": 7, "user_id": 4})
+    assert report.failed_checks == {"fintesk_read_after_write"}
+
+
 def find_even_deleted(self: Collection, record_id: int) -> Record | None:
     return self._records.get(record_id)
 

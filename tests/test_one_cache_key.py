@@ -51,6 +51,16 @@ READS = [
     "/productFields",
     "/notes",
     "/recents?since_timestamp=2000-01-01%2000:00:00",
+    "/persons?limit=500",
+    "/persons/1",
+    "/persons/search?term=an",
+    "/organizations?limit=500",
+    "/organizations/1",
+    "/organizations/search?term=oy",
+    "/personFields",
+    "/organizationFields",
+    "/users",
+    "/users/me",
 ]
 # What each collection's change is: a field every one of its records has, given a value no record has.
 CHANGES: dict[str, tuple[str, Any]] = {
@@ -63,6 +73,8 @@ CHANGES: dict[str, tuple[str, Any]] = {
     "currencies": ("name", "Renamed currency"),
     "deal_fields": ("name", "Renamed deal field"),
     "product_fields": ("name", "Renamed product field"),
+    "person_fields": ("name", "Renamed person field"),
+    "organization_fields": ("name", "Renamed organization field"),
     "activity_fields": ("name", "Renamed activity field"),
     "activity_types": ("name", "Renamed type"),
     "deals": ("name", "Renamed deal Oy"),

@@ -73,7 +73,7 @@ def test_a_404_names_the_served_path_it_most_resembles(mock: TestClient, path: s
     assert_error(answer, 404, f"Unknown path: {path}; did you mean {suggestion}?")
 
 
-@pytest.mark.parametrize("path", ["/", "/favicon.ico", "/v1/persons", "/api/v2/deals/1/2/3/4"])
+@pytest.mark.parametrize("path", ["/", "/favicon.ico", "/v1/gadgets", "/api/v2/deals/1/2/3/4"])
 def test_a_404_like_no_served_path_suggests_none(mock: TestClient, path: str) -> None:
     answer = mock.get(path, headers={"x-api-token": TOKEN})
     assert_error(answer, 404, f"Unknown path: {path}")

@@ -100,6 +100,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),  # fmt: skip
     "deal_fields": FIELD,
     "activity_fields": FIELD,
+    "person_fields": FIELD,
+    "organization_fields": FIELD,
     "activity_types": record(
         name=STR,
         key_string=STR,

@@ -200,7 +200,9 @@ def rebuild(
     activity_types = by_id(lists["activity_types"])
     records["activity_types"] = activity_types + _missing_types(activity_types, activities, builder)
     records.update(deal_fields=by_id(lists["deal_fields"]), activity_fields=by_id(lists["activity_fields"]), notes=[],
-                   product_fields=[])  # fmt: skip
+                   product_fields=[],
+                   person_fields=by_id(lists.get("person_fields", [])),
+                   organization_fields=by_id(lists.get("organization_fields", [])))  # fmt: skip
     builder.defaults += [
         f"company: its name is not readable; named 'Snapshot of {host}', default currency {currency} "
         "(the most used by deals), also of every user whose own is not shown.",

@@ -20,6 +20,8 @@ from mock_server.domain.deals import Deals
 from mock_server.domain.fields import Fields
 from mock_server.domain.filters import Filters
 from mock_server.domain.notes import Notes
+from mock_server.domain.organizations import Organizations
+from mock_server.domain.persons import Persons
 from mock_server.domain.pipelines import Pipelines, Stages
 from mock_server.domain.products import Products
 from mock_server.domain.related import Related
@@ -75,8 +77,8 @@ T = TypeVar("T")
 KEPT_VIEWS = 64
 
 COLLECTION_NAMES = ("users", "pipelines", "stages", "organizations", "persons", "products", "currencies",
-                    "deal_fields", "activity_fields", "activity_types", "deals", "activities", "deal_products", "notes",
-                    "filters", "product_fields")  # fmt: skip
+                    "deal_fields", "activity_fields", "person_fields", "organization_fields", "activity_types", "deals",
+                    "activities", "deal_products", "notes", "filters", "product_fields")  # fmt: skip
 _COLLECTIONS = operator.attrgetter(*COLLECTION_NAMES)
 
 
@@ -104,12 +106,16 @@ class Account:
         self.users = Collection("User", data["users"])
         self.pipelines = Pipelines(self, data["pipelines"])
         self.stages = Stages(self, data["stages"])
-        self.organizations = Collection("Organization", data["organizations"])
-        self.persons = Collection("Person", data["persons"], indexes=("org_id",))
+        self.organizations = Organizations(self, data["organizations"])
+        self.persons = Persons(self, data["persons"])
         self.products = Products(self, data["products"])
         self.currencies = Currencies(data["currencies"])
         self.deal_fields = Fields(self, "Deal field", data["deal_fields"])
         self.activity_fields = Fields(self, "Activity field", data["activity_fields"])
+        self.person_fields = Fields(self, "Person field", data["person_fields"], holder="persons")
+        self.organization_fields = Fields(
+            self, "Organization field", data["organization_fields"], holder="organizations"
+        )
         self.activity_types = ActivityTypes(self, data["activity_types"])
         self.deals = Deals(self, data["deals"])
         self.activities = Activities(self, data["activities"])
@@ -119,9 +125,9 @@ class Account:
         # Fixture folders and states made before products had fields hold none.
         self.product_fields = Fields(self, "Product field", data.get("product_fields", []), holder="products")
         self._last_option_id = max(
-            (option["id"] for field in [*self.deal_fields.all(), *self.activity_fields.all(),
-                                        *self.product_fields.all()]
-             for option in field["options"] or []),
+            (option["id"] for fields in (self.deal_fields, self.activity_fields, self.person_fields,
+                                         self.organization_fields, self.product_fields)
+             for field in fields.all() for option in field["options"] or []),
             default=0,
         )  # fmt: skip
 

@@ -152,8 +152,14 @@ class Activities(Collection):
         return iter(self.account.kept("activities_by_due", lambda: _in_due_order(self.active())))
 
     def of_deal(self, deal_id: int, *, done: int | None = None, exclude: Iterable[int] = ()) -> list[Record]:
+        return self.linked("deal_id", deal_id, done=done, exclude=exclude)
+
+    def linked(
+        self, link: str, record_id: int, *, done: int | None = None, exclude: Iterable[int] = ()
+    ) -> list[Record]:
+        """The active activities of one deal, person or organization (`link` names which), in due order."""
         excluded = set(exclude)
-        activities = self.where("deal_id", deal_id)
+        activities = self.where(link, record_id)
         return sorted(
             (a for a in activities if (done is None or a["done"] == done) and a["id"] not in excluded),
             key=_due_key,

@@ -1,5 +1,5 @@
-"""Deal, activity and product fields: custom field creation (hex keys, option ids) and typed custom values on the
-records that carry them."""
+"""Deal, activity, person, organization and product fields: custom field creation (hex keys, option ids) and
+typed custom values on the records that carry them."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ def is_custom(field: Record) -> bool:
 
 
 class Fields(Collection):
-    def __init__(self, account: Account, label: str, records: Iterable[Record], holder: str = "deals") -> None:
+    def __init__(self, account: Account, label: str, records: Iterable[Record], *, holder: str = "deals") -> None:
+        """`holder`: the account's collection whose records carry these fields' custom values."""
         super().__init__(label, records)
         self.account = account
-        # The account's collection whose records carry these fields' custom values (deals, products).
         self.holder = holder
 
     def ordered(self) -> list[Record]:
@@ -91,10 +91,18 @@ class Fields(Collection):
             raise Invalid(f"Field {field_id} ({field['key']}) is a built-in field and cannot be deleted.")
         self.change(field, {"active_flag": False, "update_time": self.account.clock.stamp()})
         keys = [field["key"], field["key"] + COMPANIONS.get(field["field_type"], "")]
-        records = getattr(self.account, self.holder)
-        for record in [record for record in records.all() if any(key in record for key in keys)]:
-            records.drop_keys(record, keys)
+        holder: Collection = getattr(self.account, self.holder)
+        for record in [record for record in holder.all() if any(key in record for key in keys)]:
+            holder.drop_keys(record, keys)
         return field
+
+    def remove_many(self, field_ids: list[int]) -> list[Record]:
+        """Delete custom fields in bulk: every id must name a custom field before anything changes."""
+        unique = list(dict.fromkeys(field_ids))
+        for field in [self.get(field_id) for field_id in unique]:
+            if not is_custom(field):
+                raise Invalid(f"Field {field['id']} ({field['key']}) is a built-in field and cannot be deleted.")
+        return [self.remove(field_id) for field_id in unique]
 
     def _options(self, given: list[dict[str, Any]] | None, current: list[Record]) -> list[Record]:
         """Options keep their ids when given back by id or label; new labels get new ids; no id is used twice."""
@@ -127,7 +135,7 @@ class Fields(Collection):
         return [{"key": key + suffix, "name": f"{label} {name}", "field_type": "varchar" if suffix == "_currency"
                  else field_type.removesuffix("range")}]  # fmt: skip
 
-    # --- values on deals ----------------------------------------------------------------------------------------
+    # --- values on records --------------------------------------------------------------------------------------
 
     def custom_values(self, body: dict[str, Any]) -> Record:
         """The body's values for this account's custom fields, checked against each field's type."""

@@ -91,7 +91,7 @@ class Filters(Collection):
         object_name = OBJECT_FOR_TYPE[filter_type]
         fields = self._fields_of(object_name)
         if fields is None:
-            # Persons and organizations have no fields or lists here: such filters are kept, never applied.
+            # Filters of the other kinds are kept, never applied.
             filtering.condition_groups(conditions, object_name)
             return
         filtering.compile_filter(
@@ -100,11 +100,21 @@ class Filters(Collection):
 
     def _fields_of(self, object_name: str) -> Fields | None:
         account = self.account
-        return {"deal": account.deal_fields, "activity": account.activity_fields,
-                "product": account.product_fields}.get(object_name)  # fmt: skip
+        fields = {"deal": account.deal_fields, "activity": account.activity_fields, "person": account.person_fields,
+                  "organization": account.organization_fields, "product": account.product_fields}  # fmt: skip
+        return fields.get(object_name)
 
     def _derived(self, object_name: str) -> dict[str, filtering.Getter]:
-        """Readers of the deal fields that are computed on read rather than stored."""
+        """Readers of the fields that are computed on read rather than stored; a person's `email` and `phone`
+        compare by their primary value."""
+        if object_name == "person":
+            primary = {
+                "email": lambda person: _primary(person["email"]),
+                "phone": lambda person: _primary(person["phone"]),
+            }
+            return {**self.account.persons.getters(), **primary}
+        if object_name == "organization":
+            return self.account.organizations.getters()
         if object_name != "deal":
             return {}
         activities, lines = self.account.activities, self.account.deal_products
@@ -118,3 +128,8 @@ class Filters(Collection):
         if details:
             return copy.deepcopy(record)
         return {key: record[key] for key in LIST_KEYS}
+
+
+def _primary(entries: list[Record]) -> str | None:
+    """The primary value of a person's emails or phones (the first when none is marked), or None."""
+    return next((entry["value"] for entry in entries if entry.get("primary")), entries[0]["value"] if entries else None)

@@ -14,6 +14,7 @@ from mock_server.errors import Invalid
 
 if TYPE_CHECKING:
     from mock_server.domain.account import Account
+    from mock_server.domain.fields import Fields
 
 EXACT, PREFIX, SUBSTRING = 1.0, 0.6, 0.3
 ITEM_TYPES = ("deal", "person", "organization", "product")
@@ -194,6 +195,43 @@ def search_deals(
     return kept.page(account, start, limit)
 
 
+def search_persons(
+    account: Account,
+    matcher: Matcher,
+    *,
+    fields: Container[str] | None = None,
+    organization_id: int | None = None,
+    start: int = 0,
+    limit: int = 100,
+) -> Page:
+    """Persons whose name, emails, phones or notes match, best first, of one organization when asked."""
+    if organization_id is not None:
+        account.organizations.require("organization_id", organization_id)
+    wanted = searched(fields, "person")
+
+    def find() -> list[Hit]:
+        hits = person_hits(account, matcher, wanted)
+        if organization_id is not None:
+            hits = [hit for hit in hits if hit.record["org_id"] == organization_id]
+        return ranked(hits)
+
+    kept = kept_search(account, ("persons", matcher.key, _fields_key(fields), organization_id), find)
+    return kept.page(account, start, limit)
+
+
+def search_organizations(
+    account: Account, matcher: Matcher, *, fields: Container[str] | None = None, start: int = 0, limit: int = 100
+) -> Page:
+    """Organizations whose name, address or notes match, best first."""
+    wanted = searched(fields, "organization")
+    kept = kept_search(
+        account,
+        ("organizations", matcher.key, _fields_key(fields)),
+        lambda: ranked(organization_hits(account, matcher, wanted)),
+    )
+    return kept.page(account, start, limit)
+
+
 def search_items(
     account: Account,
     matcher: Matcher,
@@ -316,7 +354,13 @@ def deal_hits(
 def person_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
     notes = note_matches(account, matcher, "person_id") if "notes" in fields else {}
     persons = account.persons
-    index = account.kept("person_search_text", lambda: TextIndex(persons.active(), _person_values))
+
+    def build() -> TextIndex:
+        keys = _custom_keys(account.person_fields)
+        return TextIndex(persons.active(), lambda person: [*_person_values(person), *(person.get(k) for k in keys)])
+
+    index = account.kept("person_search_text", build)
+    keys = _custom_keys(account.person_fields) if "custom_fields" in fields else []
     hits = []
     for person in _with_notes(index.candidates(matcher), notes, persons.find):
         total = matcher.score(person["name"]) if "name" in fields else 0.0
@@ -324,12 +368,30 @@ def person_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> l
             total += matcher.best(entry["value"] for entry in person["email"] or ())
         if "phone" in fields:
             total += max((matcher.phone_score(entry["value"]) for entry in person["phone"] or ()), default=0.0)
+        score, custom = _custom_score(matcher, person, keys)
+        total += score
         note = notes.get(person["id"])
         if note is not None:
             total += note.score
         if total:
-            hits.append(Hit("person", person, total, notes=note.contents if note else []))
+            hits.append(Hit("person", person, total, custom, notes=note.contents if note else []))
     return hits
+
+
+def _custom_keys(fields: Fields) -> list[str]:
+    """The keys of the searchable custom fields of persons or organizations."""
+    return [field["key"] for field in fields.custom() if field["field_type"] in SEARCHABLE_TYPES]
+
+
+def _custom_score(matcher: Matcher, record: Record, keys: list[str]) -> tuple[float, list[str]]:
+    """The score of a record's custom values under `keys`, and the values that matched."""
+    total, matched = 0.0, []
+    for key in keys:
+        score = matcher.score(record.get(key))
+        if score:
+            total += score
+            matched.append(str(record[key]))
+    return total, matched
 
 
 def _person_values(person: Record) -> list[object]:
@@ -351,19 +413,25 @@ def _with_notes(
 def organization_hits(account: Account, matcher: Matcher, fields: frozenset[str]) -> list[Hit]:
     notes = note_matches(account, matcher, "org_id") if "notes" in fields else {}
     orgs = account.organizations
-    index = account.kept(
-        "organization_search_text", lambda: TextIndex(orgs.active(), lambda org: [org["name"], org["address"]])
-    )
+
+    def build() -> TextIndex:
+        keys = _custom_keys(account.organization_fields)
+        return TextIndex(orgs.active(), lambda org: [org["name"], org["address"], *(org.get(k) for k in keys)])
+
+    index = account.kept("organization_search_text", build)
+    keys = _custom_keys(account.organization_fields) if "custom_fields" in fields else []
     hits = []
     for org in _with_notes(index.candidates(matcher), notes, orgs.find):
         total = matcher.score(org["name"]) if "name" in fields else 0.0
         if "address" in fields:
             total += matcher.score(org["address"])
+        score, custom = _custom_score(matcher, org, keys)
+        total += score
         note = notes.get(org["id"])
         if note is not None:
             total += note.score
         if total:
-            hits.append(Hit("organization", org, total, notes=note.contents if note else []))
+            hits.append(Hit("organization", org, total, custom, notes=note.contents if note else []))
     return hits
 
 
