@@ -25,6 +25,8 @@ from starlette.types import Scope
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH
 from mock_server.control.auth import AdminAuthMiddleware
 from mock_server.control.bounded import bounded
+from mock_server.control.deliveries import Deliveries
+from mock_server.control.events import Events, plans
 from mock_server.control.faults import FaultMiddleware, Faults
 from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
@@ -63,12 +65,17 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     handlers = registry()
     # libyaml's loader reads the specs in a tenth of the pure-Python loader's time (a third of start-up).
     spec = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=fixtures.SAFE_LOADER)
+    deliveries = control.deliveries
+    events = Events(plans(spec, snake_case), handlers, deliveries.submit, deliveries.wanted, deliveries.note_server)
     admin_spec = yaml.load(ADMIN_SPEC_PATH.read_text(encoding="utf-8"), Loader=fixtures.SAFE_LOADER)
     bases = frozenset(document["servers"][0]["url"].strip("/") for document in (spec, admin_spec))
     app = AsyncApp(
         __name__,
         uri_parser_class=LenientURIParser,
-        resolver=Resolver(function_resolver=partial(resolve, handlers, operations_of(spec), reads_of(spec))),
+        resolver=Resolver(
+            function_resolver=partial(resolve, handlers, operations_of(spec), reads_of(spec), events.wrap)
+        ),
+        lifespan=deliveries.lifespan,  # webhook deliveries run while the server does, and stop with it
         # Auth is ours (TenantMiddleware for /v1, AdminAuthMiddleware for /__mock__): Connexion's security layer
         # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
@@ -138,11 +145,16 @@ def operations_of(spec: dict[str, Any]) -> frozenset[str]:
 
 
 def resolve(
-    handlers: dict[str, Callable[..., Any]], api: frozenset[str], reads: frozenset[str], operation_id: str
+    handlers: dict[str, Callable[..., Any]],
+    api: frozenset[str],
+    reads: frozenset[str],
+    emitting: Callable[[str, Callable[..., Any]], Callable[..., Any]],
+    operation_id: str,
 ) -> Callable[..., Any]:
-    """The handler of an operation. The API's operations run off the event loop on a big account (see `bounded`);
-    its reads answer repeats from their kept answers (see `kept`), looked up on the loop."""
-    handler = handlers[snake_case(operation_id)]
+    """The handler of an operation. A write sends its webhook events (see `events`), from its own turn on the account.
+    The API's operations run off the event loop on a big account (see `bounded`); its reads answer repeats from their
+    kept answers (see `kept`), looked up on the loop."""
+    handler = emitting(operation_id, handlers[snake_case(operation_id)])
     if operation_id in api:
         handler = bounded(handler, current_account, write=operation_id not in reads)
     return kept_read(handler, current_account) if operation_id in reads else handler
@@ -159,7 +171,7 @@ def control_plane(settings: Settings) -> ControlPlane:
         tenants.prepare()
     journal = Journal(stamp=lambda token: tenants.clock_of(token).stamp())  # each tenant's entries in its own time
     control = ControlPlane(settings, clock, tenants, Faults(seed=settings.seed), RateLimiter(settings.rate_limit),
-                           journal)  # fmt: skip
+                           journal, Deliveries(tenants.clock_of))  # fmt: skip
     if settings.state is not None:
         tenants.use_state(load_state_file(settings.state))
     if settings.scenario is not None:

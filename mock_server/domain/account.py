@@ -19,6 +19,7 @@ from mock_server.domain.deals import Deals
 from mock_server.domain.fields import Fields
 from mock_server.domain.filters import Filters
 from mock_server.domain.related import Related
+from mock_server.domain.webhooks import Webhooks
 from mock_server.errors import MissingReference
 
 
@@ -106,6 +107,8 @@ class Account:
         self.deal_products = DealProducts(self, data["deal_products"])
         self.notes = Collection("Note", data["notes"], indexes=("deal_id", "person_id", "org_id"))
         self.filters = Filters(self, data["filters"])
+        # Not a fixture resource: an account starts without subscriptions; they live in exports and data folders.
+        self.webhooks = Webhooks()
         self._last_option_id = max(
             (option["id"] for field in [*self.deal_fields.all(), *self.activity_fields.all()]
              for option in field["options"] or []),
@@ -121,6 +124,7 @@ class Account:
         account.random = random.Random(seed)
         account.deal_changes = list(self.deal_changes)  # entries never change once logged
         account._changes_by_deal = None
+        account.webhooks = self.webhooks.fork()
         for name, collection in self.collections().items():
             clone = collection.fork()
             if hasattr(clone, "account"):
@@ -132,7 +136,8 @@ class Account:
         """Changes whenever anything a read can see changes: each collection's count of changes, and the change log
         (which only grows, or is replaced whole)."""
         log = self.deal_changes
-        return (*[collection.version for collection in _COLLECTIONS(self)], len(log), id(log))
+        hooks = self.webhooks
+        return (*[collection.version for collection in _COLLECTIONS(self)], len(log), id(log), id(hooks), hooks.version)
 
     def changes_of(self, deal_id: int) -> list[Record]:
         """The logged changes of one deal in log order, without reading the changes of every other deal."""

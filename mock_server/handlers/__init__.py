@@ -8,7 +8,7 @@ from importlib import import_module
 from typing import Any
 
 MODULES = ("activities", "activity_types", "admin", "currencies", "deal_fields", "deal_products", "deals",
-           "filter_helpers", "filters", "reports", "search")  # fmt: skip
+           "filter_helpers", "filters", "reports", "search", "webhooks")  # fmt: skip
 
 
 def snake_case(operation_id: str) -> str:
