@@ -47,6 +47,7 @@ LOG_SIZE = 1_000  # log entries kept per tenant
 EXCERPT = 512  # bytes of an answer read and kept; the rest is never read
 FAULT_KINDS = ("duplicate", "swap", "delay", "drop", "fail")
 MAX_FAULT_DELAY_MS = 300_000
+MAX_WAIT_S = 60.0  # the longest a control call waits for log entries
 USER_AGENT = "Fintesk-Mock-Webhooks/1.0"
 
 
@@ -93,6 +94,9 @@ class Tenant:
     numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     entries: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     fault_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    logged_count: int = 0
+    # Set (and replaced) at each log entry: what a control call waiting for entries waits on.
+    signal: asyncio.Event = field(default_factory=asyncio.Event)
 
     def pending(self) -> int:
         return sum(map(len, self.lanes.values())) + len(self.retries) + len(self.held)
@@ -272,6 +276,11 @@ class Deliveries:
             if failures >= BAN_AFTER:
                 tenant.banned[webhook_id] = now + BAN_FOR
                 tenant.failures[webhook_id] = 0
+                # Its pending retries would all fall within the ban (the last comes 150 s after its failure).
+                for retry in [retry for retry in tenant.retries if retry.webhook["id"] == webhook_id]:
+                    tenant.retries.remove(retry)
+                    self._banned(token, tenant, retry)
+                return  # and this one is not retried either
                 logger.warning("webhook %s of tenant %s banned for 30 minutes after %d failed deliveries",
                                webhook_id, mask_token(token), BAN_AFTER)  # fmt: skip
         if delivered or refused or delivery.attempt > len(RETRY_DELAYS):
@@ -357,6 +366,9 @@ class Deliveries:
         tenant.logged[entry] = delivery
         if len(tenant.logged) > LOG_SIZE:
             del tenant.logged[next(iter(tenant.logged))]
+        tenant.logged_count += 1
+        tenant.signal.set()
+        tenant.signal = asyncio.Event()
 
     async def _schedule(self) -> None:
         """Move due retries to their queues; sleep until the next is due on a running clock, or until woken."""
@@ -381,7 +393,17 @@ class Deliveries:
 
     # --- the control plane -------------------------------------------------------------------------------------
 
-    def entries(self, token: str, limit: int | None = None) -> list[dict[str, Any]]:
+    async def entries(self, token: str, limit: int | None = None, wait_for: int | None = None) -> list[dict[str, Any]]:
+        """The tenant's log; with `wait_for`, once it holds that many entries in all (or after `MAX_WAIT_S`)."""
+        if wait_for:
+            deadline = asyncio.get_running_loop().time() + MAX_WAIT_S
+            waiting = self._tenants.setdefault(token, Tenant())
+            while waiting.logged_count < wait_for and self._tenants.get(token) is waiting:
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiting.signal.wait(), timeout=left)
         tenant = self._tenants.get(token)
         log = list(tenant.log) if tenant else []
         return log[-limit:] if limit else log

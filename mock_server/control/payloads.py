@@ -11,7 +11,7 @@ from mock_server.control.events import Change
 from mock_server.domain.collection import Record
 
 # Custom fields are keyed by 40 hex digits; version 2 moves them under `custom_fields`.
-CUSTOM_KEY = re.compile(r"^[0-9a-f]{40}$")
+CUSTOM_KEY = re.compile(r"^[0-9a-f]{40}(_[a-z_]+)?$")
 V2_ACTIONS = {"added": "create", "updated": "change", "deleted": "delete", "merged": "change"}
 HOST = "fintesk-mock.localhost"
 

@@ -98,8 +98,8 @@ async def apply_scenario(name: str, body: dict[str, Any] | None = None) -> Respo
     return _json(await current_control().apply_scenario_served(name, (body or {}).get("token")))
 
 
-async def list_deliveries(token: str, limit: int | None = None) -> Response:
-    return _json(current_control().deliveries.entries(token, limit))
+async def list_deliveries(token: str, limit: int | None = None, wait_for: int | None = None) -> Response:
+    return _json(await current_control().deliveries.entries(token, limit, wait_for))
 
 
 async def resend_delivery(id: int, token: str) -> Response:
