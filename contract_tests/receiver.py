@@ -53,6 +53,7 @@ class _State:
     answers: deque[Answer] = field(default_factory=deque)
     seen: int = 0  # how many `wait` handed out
     closing: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 class Receiver:
@@ -77,8 +78,8 @@ class Receiver:
             return list(self._state.received)
 
     def answer(self, status: int = 200, *, times: int = 1, body: bytes = b"", behaviour: str = "answer") -> None:
-        """Answer the next `times` requests so (afterwards 200 again); `behaviour` `hang` never answers, `reset`
-        drops the connection, `redirect` answers 302 to another URL."""
+        """Answer the next `times` requests so (afterwards 200 again); `behaviour` `hang` answers only once
+        `release` is called (or never), `reset` drops the connection, `redirect` answers 302 to another URL."""
         with self._condition:
             self._state.answers.extend(Answer(status, body, behaviour) for _ in range(times))
 
@@ -98,8 +99,13 @@ class Receiver:
             state.seen += count
             return batch
 
+    def release(self) -> None:
+        """Let requests held by `hang` go on: they are answered 200 now."""
+        self._state.released.set()
+
     def close(self) -> None:
         self._state.closing.set()
+        self._state.released.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -118,8 +124,10 @@ class Receiver:
                 body = self.rfile.read(length)
                 answer = receiver._record(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 if answer.behaviour == "hang":
-                    receiver._state.closing.wait(120)
-                    return
+                    receiver._state.released.wait(120)
+                    if receiver._state.closing.is_set():
+                        return
+                    answer = Answer()
                 if answer.behaviour == "reset":
                     # SO_LINGER with a zero timeout: closing sends a TCP reset instead of an orderly end.
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

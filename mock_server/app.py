@@ -171,7 +171,7 @@ def control_plane(settings: Settings) -> ControlPlane:
         tenants.prepare()
     journal = Journal(stamp=lambda token: tenants.clock_of(token).stamp())  # each tenant's entries in its own time
     control = ControlPlane(settings, clock, tenants, Faults(seed=settings.seed), RateLimiter(settings.rate_limit),
-                           journal, Deliveries(tenants.clock_of))  # fmt: skip
+                           journal, Deliveries(tenants.clock_of, settings.webhook_hosts))  # fmt: skip
     if settings.state is not None:
         tenants.use_state(load_state_file(settings.state))
     if settings.scenario is not None:

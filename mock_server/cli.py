@@ -144,6 +144,8 @@ def main() -> None:
               type=click.IntRange(min=1), help="Largest state import (PUT of a tenant state), in MB.")  # fmt: skip
 @option("--max-tenants", envvar="FINTESK_MOCK_MAX_TENANTS", default=256, show_default=True,
               type=click.IntRange(min=1), help="Live tenants kept; past it the least recently used goes.")  # fmt: skip
+@option("--webhook-host", "webhook_hosts", envvar="FINTESK_MOCK_WEBHOOK_HOST", multiple=True,
+              help="Also deliver webhooks to this host name (loopback addresses always); repeat for more.")  # fmt: skip
 @option("--shutdown-timeout", envvar="FINTESK_MOCK_SHUTDOWN_TIMEOUT", default=3, show_default=True,
               type=click.IntRange(min=0), help="Seconds requests in flight get after SIGTERM or Ctrl-C.")  # fmt: skip
 def serve(
@@ -166,6 +168,7 @@ def serve(
     max_body_mb: int,
     max_import_mb: int,
     max_tenants: int,
+    webhook_hosts: tuple[str, ...],
     shutdown_timeout: int,
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
@@ -197,6 +200,9 @@ def serve(
         max_body_mb=max_body_mb,
         max_import_mb=max_import_mb,
         max_tenants=max_tenants,
+        webhook_hosts=tuple(
+            host.strip().lower() for value in webhook_hosts for host in value.split(",") if host.strip()
+        ),
     )
     # Accounts live as long as their tenant. Walking a forked account's million-entry dicts on every collection cost
     # a 100k-deal account 15 ms per page read, so the collector stops looking at the start-up heap and at each new

@@ -44,6 +44,9 @@ class Settings:
     admin_token: str | None = None
     # A folder that keeps every tenant on disk (SQLite), written before each write's answer; None keeps memory only.
     data_dir: Path | None = None
+    # Webhooks are delivered to loopback addresses only, and to these host names besides (a receiver in another
+    # container): a fuzzer's or a test's subscription never sends a request onto the network.
+    webhook_hosts: tuple[str, ...] = ()
 
     def accepts(self, token: str) -> bool:
         return not self.tokens or token in self.tokens

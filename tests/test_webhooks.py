@@ -370,3 +370,43 @@ def test_delivery__never_reaches_the_mock_itself(fintesk_mock: FinteskMock, api:
     (entry,) = _logged(fintesk_mock, 1)
     assert entry["outcome"] == "failed" and entry["reason"].startswith("refused")
     assert _data(api.get("/deals/1"))["name"] == "Kept"  # the tenant was not reset
+
+
+def test_delivery__to_a_host_off_loopback_is_refused_unless_allowed(
+    fintesk_mock: FinteskMock, api: httpx.Client
+) -> None:
+    body = {"subscription_url": "http://receiver.example.invalid/x", "event_action": "*", "event_object": "deal"}
+    _data(api.post("/webhooks", json=body))
+    _data(api.put("/deals/1", json={"name": "Stays here"}))
+    (entry,) = _logged(fintesk_mock, 1)
+    assert entry["outcome"] == "failed" and "--webhook-host" in entry["reason"]
+
+
+@pytest.fixture
+def small_bound(fintesk_mock_server: MockServer | None) -> Iterator[None]:
+    if fintesk_mock_server is None:
+        pytest.skip("needs the plugin's own server (FINTESK_MOCK_URL is set)")
+    deliveries = fintesk_mock_server.app.state["control"].deliveries
+    deliveries.max_pending, deliveries.timeout_s = 3, 300.0  # the held delivery ends when the test releases it
+    try:
+        yield
+    finally:
+        deliveries.max_pending, deliveries.timeout_s = 10_000, 10.0
+
+
+@pytest.mark.usefixtures("small_bound")
+def test_pending_deliveries__past_the_bound_the_oldest_are_dropped(
+    fintesk_mock: FinteskMock, api: httpx.Client
+) -> None:
+    fintesk_mock.subscribe("updated", "deal", version="1.0")
+    fintesk_mock.receiver.answer(behaviour="hang")  # the first delivery holds the queue behind it
+    _data(api.put("/deals/1", json={"name": "Held"}))
+    fintesk_mock.receiver.wait(1)
+    for number in range(5):
+        _data(api.put("/deals/1", json={"name": f"Queued {number}"}))
+    dropped = [entry for entry in _logged(fintesk_mock, 2) if entry["outcome"] == "dropped"]
+    fintesk_mock.receiver.release()
+    names = [received.json["current"]["name"] for received in fintesk_mock.receiver.wait(3)]
+    assert names == ["Queued 2", "Queued 3", "Queued 4"]
+    assert [entry["delivery"] for entry in dropped] == [2, 3] and "more than 3" in dropped[0]["reason"]
+    assert [entry["outcome"] for entry in _logged(fintesk_mock, 6)[2:]] == ["delivered"] * 4

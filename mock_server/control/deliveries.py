@@ -35,6 +35,7 @@ from mock_server.domain.clock import Clock
 from mock_server.domain.collection import Record
 from mock_server.domain.webhooks import canonical_action
 from mock_server.errors import Invalid, NotFound
+from mock_server.settings import is_loopback
 
 logger = logging.getLogger("fintesk_mock")
 
@@ -105,8 +106,9 @@ class Tenant:
 class Deliveries:
     """Every tenant's webhook deliveries; `clock_of(token)` is the clock a tenant's retries and ban run on."""
 
-    def __init__(self, clock_of: Callable[[str], Clock]) -> None:
+    def __init__(self, clock_of: Callable[[str], Clock], hosts: tuple[str, ...] = ()) -> None:
         self.clock_of = clock_of
+        self.hosts = frozenset(hosts)  # host names allowed besides loopback addresses
         self.timeout_s = TIMEOUT_S
         self.max_pending = MAX_PENDING
         self._tenants: dict[str, Tenant] = {}
@@ -308,6 +310,9 @@ class Deliveries:
         url = webhook["subscription_url"]
         if self._is_own(url):
             return None, "", "refused: the URL is this mock server's own"
+        host = (urlsplit(url).hostname or "").lower()
+        if not is_loopback(host) and host not in self.hosts:
+            return None, "", f"refused: {host} is not a loopback address; allow it with --webhook-host"
         body = orjson.dumps(payload(delivery.change, webhook, delivery.attempt, delivery.event_id,
                                     delivery.correlation_id))  # fmt: skip
         headers = {"content-type": "application/json", "user-agent": USER_AGENT}
