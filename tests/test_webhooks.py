@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,12 +48,12 @@ def test_add_webhook__url_without_http_scheme_and_host_is_400(api: httpx.Client,
     assert answer.json()["success"] is False and "subscription_url" in answer.json()["error"]
 
 
-def test_add_webhook__41st_of_a_user_is_400(api: httpx.Client) -> None:
+def test_add_webhook__41st_of_a_user_is_403(api: httpx.Client) -> None:
     body = {"subscription_url": "http://127.0.0.1:9/hooks", "event_action": "*", "event_object": "*"}
     for _ in range(40):
         _data(api.post("/webhooks", json=body))
     answer = api.post("/webhooks", json=body)
-    assert answer.status_code == 400 and "user_id" in answer.json()["error"] and "40" in answer.json()["error"]
+    assert answer.status_code == 403 and "user_id" in answer.json()["error"] and "40" in answer.json()["error"]
     other_user = api.post("/webhooks", json={**body, "user_id": 2})
     assert other_user.status_code == 201
 
@@ -410,3 +412,16 @@ def test_pending_deliveries__past_the_bound_the_oldest_are_dropped(
     assert names == ["Queued 2", "Queued 3", "Queued 4"]
     assert [entry["delivery"] for entry in dropped] == [2, 3] and "more than 3" in dropped[0]["reason"]
     assert [entry["outcome"] for entry in _logged(fintesk_mock, 6)[2:]] == ["delivered"] * 4
+
+
+def _documented_tests() -> dict[str, Any]:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "webhooks.md").read_text(encoding="utf-8")
+    namespace: dict[str, Any] = {}
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL):
+        exec(compile(block, "docs/webhooks.md", "exec"), namespace)  # noqa: S102 - the documentation's own example
+    return {name: value for name, value in namespace.items() if name.startswith("test_")}
+
+
+@pytest.mark.parametrize("name", sorted(_documented_tests()))
+def test_documented_example__passes(fintesk_mock: FinteskMock, name: str) -> None:
+    _documented_tests()[name](fintesk_mock)

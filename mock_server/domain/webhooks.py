@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mock_server.domain.collection import Record
-from mock_server.errors import Invalid, MissingReference, NotFound
+from mock_server.errors import Forbidden, Invalid, MissingReference, NotFound
 
 if TYPE_CHECKING:
     from mock_server.domain.account import Account
@@ -32,7 +32,6 @@ def check_url(url: str) -> None:
     problem = f"subscription_url: {url[:200]!r} is not an http or https URL with a host."
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError:
         raise Invalid(problem) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -63,7 +62,10 @@ class Webhooks:
         elif account.users.find(user_id) is None:
             raise MissingReference("user_id", user_id)
         if sum(record["user_id"] == user_id for record in self.records.values()) >= MAX_PER_USER:
-            raise Invalid(f"user_id: user {user_id} has {MAX_PER_USER} webhooks already, the most a user can have.")
+            raise Forbidden(
+                f"user_id: user {user_id} has {MAX_PER_USER} webhooks already, the most a user can have.",
+                extra={"code": "webhooks_limit"},
+            )
         self.last_id += 1
         record: Record = {
             "id": self.last_id,
