@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from bench.report import write_results
 from bench.kinds import TOKEN
+from bench.report import write_results
 from bench.servers import start_mock
 from contract_tests.receiver import Receiver
 
