@@ -37,7 +37,8 @@ def test_add_webhook__answers_the_subscription_and_lists_it(fintesk_mock: Fintes
     webhook = fintesk_mock.subscribe("updated", "deal", http_auth_user="u", http_auth_password="p")
     assert webhook["version"] == "2.0" and webhook["event_action"] == "updated" and webhook["user_id"] == 1
     assert [hook["id"] for hook in _data(api.get("/webhooks"))] == [webhook["id"]]
-    assert api.delete(f"/webhooks/{webhook['id']}").json() == {"status": "ok", "success": True}
+    deleted = api.delete(f"/webhooks/{webhook['id']}").json()
+    assert deleted == {"status": "ok", "success": True, "data": {"id": webhook["id"]}}
     assert _data(api.get("/webhooks")) == []
 
 
@@ -324,11 +325,11 @@ def short_timeout(fintesk_mock_server: MockServer | None) -> Iterator[None]:
     if fintesk_mock_server is None:
         pytest.skip("needs the plugin's own server (FINTESK_MOCK_URL is set)")
     deliveries = fintesk_mock_server.app.state["control"].deliveries
-    deliveries.timeout_s = 1.0
+    deliveries.sender.timeout_s = 1.0
     try:
         yield
     finally:
-        deliveries.timeout_s = 10.0
+        deliveries.sender.timeout_s = 10.0
 
 
 @pytest.mark.parametrize(("behaviour", "reason"), [
@@ -389,11 +390,11 @@ def small_bound(fintesk_mock_server: MockServer | None) -> Iterator[None]:
     if fintesk_mock_server is None:
         pytest.skip("needs the plugin's own server (FINTESK_MOCK_URL is set)")
     deliveries = fintesk_mock_server.app.state["control"].deliveries
-    deliveries.max_pending, deliveries.timeout_s = 3, 300.0  # the held delivery ends when the test releases it
+    deliveries.max_pending, deliveries.sender.timeout_s = 3, 300.0  # the held delivery ends when the test releases it
     try:
         yield
     finally:
-        deliveries.max_pending, deliveries.timeout_s = 10_000, 10.0
+        deliveries.max_pending, deliveries.sender.timeout_s = 10_000, 10.0
 
 
 @pytest.mark.usefixtures("small_bound")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ipaddress
 import itertools
 import logging
 import uuid
@@ -22,34 +21,29 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import orjson
 
 from mock_server.control.events import Change
 from mock_server.control.payloads import payload
+from mock_server.control.sender import Sender
 from mock_server.control.tenancy import mask_token
 from mock_server.domain.account import Account
 from mock_server.domain.clock import Clock
 from mock_server.domain.collection import Record
 from mock_server.domain.webhooks import canonical_action
 from mock_server.errors import Invalid, NotFound
-from mock_server.settings import is_loopback
 
 logger = logging.getLogger("fintesk_mock")
 
 RETRY_DELAYS = (timedelta(seconds=3), timedelta(seconds=30), timedelta(seconds=150))
-TIMEOUT_S = 10.0
 BAN_AFTER = 10
 BAN_FOR = timedelta(minutes=30)
 MAX_PENDING = 10_000  # deliveries waiting per tenant; past it the oldest is dropped
 LOG_SIZE = 1_000  # log entries kept per tenant
-EXCERPT = 512  # bytes of an answer read and kept; the rest is never read
 FAULT_KINDS = ("duplicate", "swap", "delay", "drop", "fail")
 MAX_FAULT_DELAY_MS = 300_000
 MAX_WAIT_S = 60.0  # the longest a control call waits for log entries
-USER_AGENT = "Fintesk-Mock-Webhooks/1.0"
 
 
 @dataclass
@@ -108,15 +102,12 @@ class Deliveries:
 
     def __init__(self, clock_of: Callable[[str], Clock], hosts: tuple[str, ...] = ()) -> None:
         self.clock_of = clock_of
-        self.hosts = frozenset(hosts)  # host names allowed besides loopback addresses
-        self.timeout_s = TIMEOUT_S
+        self.sender = Sender(hosts)
         self.max_pending = MAX_PENDING
         self._tenants: dict[str, Tenant] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._scheduler: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._own: set[int] = set()  # the ports this server answers on, on loopback
 
     # --- on a request's path (the event loop, or a big account's worker thread) --------------------------------
 
@@ -140,9 +131,7 @@ class Deliveries:
         self._accept(token, items)
 
     def note_server(self, server: Any) -> None:
-        """Remember a port this server answers on, so that no delivery is sent to the server itself."""
-        if isinstance(server, tuple | list) and len(server) == 2 and isinstance(server[1], int):
-            self._own.add(server[1])
+        self.sender.note_server(server)
 
     # --- on the event loop ---------------------------------------------------------------------------------------
 
@@ -151,8 +140,7 @@ class Deliveries:
             return
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        # No proxies from the environment, no redirects followed: a delivery goes where the subscription says.
-        self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=self.timeout_s)
+        self.sender.open()
         self._scheduler = self._loop.create_task(self._schedule(), name="webhook-retries")
 
     async def close(self) -> None:
@@ -165,9 +153,7 @@ class Deliveries:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tenants.clear()
         self._scheduler = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self.sender.close()
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any) -> AsyncIterator[None]:
@@ -307,53 +293,10 @@ class Deliveries:
     async def _send(self, delivery: Delivery) -> tuple[int | None, str, str]:
         """POST the delivery: (status or None, an excerpt of the answer, why it failed or "")."""
         webhook = delivery.webhook
-        url = webhook["subscription_url"]
-        if self._is_own(url):
-            return None, "", "refused: the URL is this mock server's own"
-        host = (urlsplit(url).hostname or "").lower()
-        if not is_loopback(host) and host not in self.hosts:
-            return None, "", f"refused: {host} is not a loopback address; allow it with --webhook-host"
         body = orjson.dumps(payload(delivery.change, webhook, delivery.attempt, delivery.event_id,
                                     delivery.correlation_id))  # fmt: skip
-        headers = {"content-type": "application/json", "user-agent": USER_AGENT}
-        user = webhook.get("http_auth_user")
-        auth = httpx.BasicAuth(user, webhook.get("http_auth_password") or "") if user else None
-        assert self._client is not None
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                async with self._client.stream("POST", url, content=body, headers=headers, auth=auth) as answer:
-                    excerpt = b""
-                    async for chunk in answer.aiter_raw():
-                        excerpt += chunk
-                        if len(excerpt) >= EXCERPT:
-                            break
-                    status = answer.status_code
-        except TimeoutError:
-            return None, "", f"timeout: no answer within {self.timeout_s:g} s"
-        except (httpx.HTTPError, OSError, ValueError) as error:
-            return None, "", f"{type(error).__name__}: {error}"[:300]
-        text = excerpt[:EXCERPT].decode("utf-8", "replace")
-        if 200 <= status < 300:
-            return status, text, ""
-        reason = f"answered {status}" + (" (redirects are not followed)" if 300 <= status < 400 else "")
-        return status, text, reason
-
-    def _is_own(self, url: str) -> bool:
-        """Whether `url` reaches this very server (its API or its control plane)."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").rstrip(".").lower()
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            return False
-        if port not in self._own:
-            return False
-        if host == "localhost" or host.endswith(".localhost"):
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
-        except ValueError:
-            return False
+        return await self.sender.post(webhook["subscription_url"], body, webhook.get("http_auth_user"),
+                                      webhook.get("http_auth_password"))  # fmt: skip
 
     def _log(
         self, token: str, tenant: Tenant, delivery: Delivery, outcome: str, status: int | None = None,

@@ -22,4 +22,4 @@ async def add_webhook(body: dict[str, Any]) -> Response:
 
 async def delete_webhook(id: int) -> Response:
     current_account().webhooks.remove(id)
-    return envelope.respond({"status": "ok", "success": True})
+    return envelope.respond({"status": "ok", "success": True, "data": {"id": id}})
