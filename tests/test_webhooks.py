@@ -280,6 +280,21 @@ def test_drop_and_fail_faults__lose_or_fail_the_next_deliveries(fintesk_mock: Fi
     assert retried.json["current"]["name"] == "Failed" and retried.json["retry"] == 1
 
 
+def test_delay_fault__holds_a_delivery_without_reordering(fintesk_mock: FinteskMock, api: httpx.Client) -> None:
+    fintesk_mock.subscribe("updated", "deal", version="1.0")
+    fault = fintesk_mock.delivery_fault("delay", delay_ms=300)
+    assert fault["kind"] == "delay" and fault["delay_ms"] == 300
+    _data(api.put("/deals/1", json={"name": "Delayed"}))
+    _data(api.put("/deals/1", json={"name": "Behind it"}))
+    names = [received.json["current"]["name"] for received in fintesk_mock.receiver.wait(2)]
+    assert names == ["Delayed", "Behind it"]
+
+
+def test_delivery_fault__unknown_kind_is_400(fintesk_mock: FinteskMock) -> None:
+    with pytest.raises(RuntimeError, match="400"):
+        fintesk_mock.delivery_fault("explode")
+
+
 def test_resend__sends_a_logged_delivery_again(fintesk_mock: FinteskMock, api: httpx.Client) -> None:
     fintesk_mock.subscribe("*", "deal")
     _data(api.put("/deals/1", json={"name": "Once more"}))
