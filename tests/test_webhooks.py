@@ -441,3 +441,20 @@ def _documented_tests() -> dict[str, Any]:
 @pytest.mark.parametrize("name", sorted(_documented_tests()))
 def test_documented_example__passes(fintesk_mock: FinteskMock, name: str) -> None:
     _documented_tests()[name](fintesk_mock)
+
+
+def test_app_served_without_its_lifespan__still_delivers() -> None:
+    """A test client outside a `with` block runs each request in an event loop of its own."""
+    from mock_server.app import create_app
+
+    receiver = Receiver()
+    try:
+        client = create_app().test_client()
+        headers = {"x-api-token": "loop-per-request"}
+        hook = {"subscription_url": receiver.url, "event_action": "*", "event_object": "deal"}
+        assert client.post("/v1/webhooks", json=hook, headers=headers).status_code == 201
+        for number in range(2):
+            assert client.put("/v1/deals/1", json={"name": f"Loop {number}"}, headers=headers).status_code == 200
+        assert receiver.wait(1)[0].json["meta"]["entity"] == "deal"
+    finally:
+        receiver.close()

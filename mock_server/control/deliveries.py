@@ -136,12 +136,20 @@ class Deliveries:
     # --- on the event loop ---------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._scheduler is not None:
+        loop = asyncio.get_running_loop()
+        if self._scheduler is not None and self._loop is loop:
             return
-        self._loop = asyncio.get_running_loop()
+        # The first start, or a new event loop (an app served without its lifespan, as a test client without a
+        # `with` block serves each request): what ran on the old loop is gone, so queued deliveries start again.
+        self._loop = loop
         self._wake = asyncio.Event()
         self.sender.open()
-        self._scheduler = self._loop.create_task(self._schedule(), name="webhook-retries")
+        self._scheduler = loop.create_task(self._schedule(), name="webhook-retries")
+        for token, tenant in self._tenants.items():
+            tenant.tasks.clear()
+            for webhook_id, lane in tenant.lanes.items():
+                if lane:
+                    tenant.tasks[webhook_id] = loop.create_task(self._drain(token, tenant, webhook_id))
 
     async def close(self) -> None:
         """Stop at once: deliveries under way are cancelled, none is waited for."""
