@@ -123,7 +123,7 @@ class Deliveries:
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # a worker thread: the loop takes them in order
-            if self._loop is not None:
+            if self._loop is not None and not self._loop.is_closed():
                 self._loop.call_soon_threadsafe(self._accept, token, items)
             else:
                 logger.warning("webhook deliveries lost: no event loop to send them from")
@@ -172,9 +172,19 @@ class Deliveries:
             await self.close()
 
     def wake(self) -> None:
-        """A clock moved: retries may be due now (safe from any thread)."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        """A clock moved: retries may be due now (safe from any thread; nothing to do before the first delivery, or
+        once the loop the deliveries ran on is gone)."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        else:
+            loop.call_soon_threadsafe(wake.set)
 
     def forget(self, token: str | None) -> None:
         """Drop a tenant's pending deliveries, faults and log (every tenant's without a token)."""
