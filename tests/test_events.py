@@ -50,3 +50,47 @@ def test_plans__of_the_served_spec_cover_every_write_of_an_event_object() -> Non
     assert found["addDealProduct"].object == "deal" and found["addDealProduct"].action == "updated"
     assert found["deleteActivityTypes"] == Plan("activityType", "deleted", "get_activity_types", True, False)
     assert not {"addDealField", "addFilter", "addWebhook"} & set(found)
+
+
+def test_merge__is_merged_for_the_kept_record_and_deleted_for_the_other() -> None:
+    import asyncio
+    import types
+    from datetime import datetime
+
+    from connexion.context import _scope
+    from starlette.responses import JSONResponse
+
+    from mock_server.control.events import Events
+    from mock_server.control.tenancy import _current
+    from mock_server.domain.clock import Clock
+
+    people = {1: {"id": 1, "name": "Ann"}, 2: {"id": 2, "name": "Ann B."}}
+
+    async def get_person(id: int) -> JSONResponse:
+        return JSONResponse({"success": True, "data": people.get(id)})
+
+    async def merge_persons(id: int, body: dict[str, Any]) -> JSONResponse:
+        kept = people[body["merge_with_id"]]
+        kept["name"] = "Ann Both"
+        del people[id]
+        return JSONResponse({"success": True, "data": kept})
+
+    clock = Clock()
+    clock.freeze(datetime(2030, 1, 1))
+    account = types.SimpleNamespace(user_id=1, company={"id": 7}, clock=clock)
+    sent: list[Any] = []
+    events = Events(plans(_spec({"/persons/{id}": {"get": "getPerson"}, "/persons/{id}/merge": {"put": "mergePersons"}}),
+                          snake_case),
+                    {"get_person": get_person}, lambda _token, _account, changes: sent.extend(changes),
+                    lambda *_: True)  # fmt: skip
+    merge = events.wrap("mergePersons", merge_persons)
+    scoped, bound = _scope.set({"state": {"fintesk_token": "t"}}), _current.set(account)  # type: ignore[arg-type]
+    try:
+        asyncio.run(merge(id=1, body={"merge_with_id": 2}))
+    finally:
+        _scope.reset(scoped)
+        _current.reset(bound)
+    assert [(change.action, change.record_id) for change in sent] == [("merged", 2), ("deleted", 1)]
+    merged, deleted = sent
+    assert merged.previous == {"id": 2, "name": "Ann B."} and merged.current == {"id": 2, "name": "Ann Both"}
+    assert deleted.previous == {"id": 1, "name": "Ann"} and deleted.current is None

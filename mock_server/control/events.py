@@ -144,9 +144,7 @@ class Events:
                 return response
             if plan.action in ("added", "merged"):
                 answered = json.loads(response.body)["data"]["id"]
-                ids = [answered]  # the added record, or the one the merge kept
-                if plan.action == "merged" and answered not in before:
-                    before[answered] = await _read(read, plan, answered)
+                ids = [answered]  # the added record, or the one the merge kept (read before the write as named)
             changes = []
             for record_id in ids:
                 current = None if plan.action == "deleted" else await _read(read, plan, record_id)
@@ -182,8 +180,10 @@ def _token() -> str | None:
 
 
 def _ids(plan: Plan, arguments: dict[str, Any]) -> list[int]:
+    """The records the write names: its path's id (and for a merge the other record), or a bulk delete's ids."""
     if plan.by_path:
-        return [arguments["id"]]
+        other = (arguments.get("body") or {}).get("merge_with_id") if plan.action == "merged" else None
+        return [arguments["id"], *([other] if isinstance(other, int) and other != arguments["id"] else [])]
     return list(dict.fromkeys(arguments.get("ids") or ()))
 
 
