@@ -79,8 +79,8 @@ def test_merge__is_merged_for_the_kept_record_and_deleted_for_the_other() -> Non
     clock.freeze(datetime(2030, 1, 1))
     account = types.SimpleNamespace(user_id=1, company={"id": 7}, clock=clock)
     sent: list[Any] = []
-    events = Events(plans(_spec({"/persons/{id}": {"get": "getPerson"}, "/persons/{id}/merge": {"put": "mergePersons"}}),
-                          snake_case),
+    paths = {"/persons/{id}": {"get": "getPerson"}, "/persons/{id}/merge": {"put": "mergePersons"}}
+    events = Events(plans(_spec(paths), snake_case),
                     {"get_person": get_person}, lambda _token, _account, changes: sent.extend(changes),
                     lambda *_: True)  # fmt: skip
     merge = events.wrap("mergePersons", merge_persons)

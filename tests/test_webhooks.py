@@ -443,18 +443,21 @@ def test_documented_example__passes(fintesk_mock: FinteskMock, name: str) -> Non
     _documented_tests()[name](fintesk_mock)
 
 
-def test_app_served_without_its_lifespan__still_delivers() -> None:
-    """A test client outside a `with` block runs each request in an event loop of its own."""
+def test_app_served_again__delivers_again() -> None:
+    """The same app served twice (two test clients, one after the other): the second serving delivers too."""
     from mock_server.app import create_app
 
     receiver = Receiver()
+    app = create_app()
+    headers = {"x-api-token": "served-twice"}
     try:
-        client = create_app().test_client()
-        headers = {"x-api-token": "loop-per-request"}
-        hook = {"subscription_url": receiver.url, "event_action": "*", "event_object": "deal"}
-        assert client.post("/v1/webhooks", json=hook, headers=headers).status_code == 201
-        for number in range(2):
-            assert client.put("/v1/deals/1", json={"name": f"Loop {number}"}, headers=headers).status_code == 200
-        assert receiver.wait(1)[0].json["meta"]["entity"] == "deal"
+        with app.test_client() as client:
+            hook = {"subscription_url": receiver.url, "event_action": "*", "event_object": "deal"}
+            assert client.post("/v1/webhooks", json=hook, headers=headers).status_code == 201
+            assert client.put("/v1/deals/1", json={"name": "First serving"}, headers=headers).status_code == 200
+            assert receiver.wait(1)[0].json["data"]["name"] == "First serving"
+        with app.test_client() as client:
+            assert client.put("/v1/deals/1", json={"name": "Second serving"}, headers=headers).status_code == 200
+            assert receiver.wait(1)[0].json["data"]["name"] == "Second serving"
     finally:
         receiver.close()

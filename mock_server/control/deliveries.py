@@ -139,8 +139,9 @@ class Deliveries:
         loop = asyncio.get_running_loop()
         if self._scheduler is not None and self._loop is loop:
             return
-        # The first start, or a new event loop (an app served without its lifespan, as a test client without a
-        # `with` block serves each request): what ran on the old loop is gone, so queued deliveries start again.
+        # The first start, or a new event loop (the app served again, or without its lifespan): what ran on the old
+        # loop is gone, so queued deliveries start again here. Deliveries go on only while a loop runs: an app must
+        # be served with its lifespan (uvicorn, or a test client in a `with` block) for them to finish.
         self._loop = loop
         self._wake = asyncio.Event()
         self.sender.open()
