@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from contract_tests.receiver import Receiver
 from mock_server.client import MockControl
 
 _tokens = itertools.count(1)
@@ -52,6 +53,7 @@ class FinteskMock:
     _control: MockControl | None = None
     # Whether the run is strict: the client then asks for it on every request (for a server started elsewhere).
     strict: bool = False
+    _receiver: Receiver | None = None
 
     @property
     def control(self) -> MockControl:
@@ -89,6 +91,30 @@ class FinteskMock:
         """What this test's code sent, oldest first (optionally only paths matching a glob or prefix)."""
         return self.control.requests(path=path, token=self.token)
 
+    @property
+    def receiver(self) -> Receiver:
+        """A webhook receiver on loopback for this test: `url`, `received`, `wait(n)`, `answer(...)`."""
+        if self._receiver is None:
+            self._receiver = Receiver()
+        return self._receiver
+
+    def subscribe(self, event_action: str = "*", event_object: str = "*", **options: Any) -> dict[str, Any]:
+        """Subscribe this test's receiver to its tenant's events (`version="1.0"` for the old payloads)."""
+        body = {"subscription_url": self.receiver.url, "event_action": event_action, "event_object": event_object}
+        with self.client() as client:
+            answer = client.post("/webhooks", json={**body, **options})
+        answer.raise_for_status()
+        return dict(answer.json()["data"])
+
+    def deliveries(self, wait_for: int | None = None) -> list[dict[str, Any]]:
+        """This test's webhook delivery log (one entry per attempt), oldest first; with `wait_for`, once that many
+        entries were logged in all."""
+        return self.control.deliveries(self.token, wait_for=wait_for)
+
+    def delivery_fault(self, kind: str, **options: Any) -> dict[str, Any]:
+        """`duplicate`, `swap`, `delay`, `drop` or `fail` this test's next webhook deliveries."""
+        return self.control.delivery_fault(self.token, kind, **options)
+
     def reset(self) -> None:
         """Forget this token's account: its next request starts again from the fixtures."""
         self.control.reset(self.token)
@@ -99,6 +125,8 @@ class FinteskMock:
         control.clear_requests(self.token)
         control.reset(self.token)
         control.close()
+        if self._receiver is not None:
+            self._receiver.close()
 
 
 class MockServer:

@@ -29,6 +29,8 @@ from starlette.types import Scope
 
 from mock_server import ADMIN_SPEC_PATH, SPEC_PATH
 from mock_server.control.auth import AdminAuthMiddleware
+from mock_server.control.deliveries import Deliveries
+from mock_server.control.events import Events, plans
 from mock_server.control.faults import FaultMiddleware, Faults
 from mock_server.control.journal import Journal, JournalMiddleware
 from mock_server.control.plane import ControlMiddleware, ControlPlane
@@ -72,13 +74,15 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     handlers = registry()
     # libyaml's loader reads the specs in a tenth of the pure-Python loader's time (a third of start-up).
     spec = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=fixtures.SAFE_LOADER)
+    deliveries = control.deliveries
+    events = Events(plans(spec, snake_case), handlers, deliveries.submit, deliveries.wanted, deliveries.note_server)
     admin_spec = yaml.load(ADMIN_SPEC_PATH.read_text(encoding="utf-8"), Loader=fixtures.SAFE_LOADER)
     bases = frozenset(document["servers"][0]["url"].strip("/") for document in (spec, admin_spec))
     app = AsyncApp(
         __name__,
-        lifespan=partial(closing_store, control.tenants),
+        lifespan=partial(life, control.tenants, control.deliveries),
         uri_parser_class=LenientURIParser,
-        resolver=Resolver(function_resolver=partial(resolve, handlers, operations_of(spec))),
+        resolver=Resolver(function_resolver=partial(resolve, handlers, operations_of(spec), events.wrap)),
         # Auth is ours (TenantMiddleware for /v1, AdminAuthMiddleware for /__mock__): Connexion's security layer
         # would need the specs to name Python hooks.
         # Journal, rate limits and faults wrap everything, so they see (and shape) every answer a client gets.
@@ -126,11 +130,12 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
 
 
 @asynccontextmanager
-async def closing_store(tenants: Tenants, _app: Any) -> AsyncIterator[None]:
-    """The app's life: when the server stops (SIGTERM, Ctrl-C), the data folder's store is checkpointed and closed,
-    so its file alone holds every write."""
+async def life(tenants: Tenants, deliveries: Deliveries, app: Any) -> AsyncIterator[None]:
+    """The app's life: webhook deliveries run while the server does and stop with it; then (SIGTERM, Ctrl-C) the
+    data folder's store is checkpointed and closed, so its file alone holds every write."""
     try:
-        yield
+        async with deliveries.lifespan(app):
+            yield
     finally:
         if tenants.store is not None:
             tenants.store.close()
@@ -156,9 +161,15 @@ def operations_of(spec: dict[str, Any]) -> frozenset[str]:
                      for method, operation in item.items() if method in HTTP_METHODS)  # fmt: skip
 
 
-def resolve(handlers: dict[str, Callable[..., Any]], api: frozenset[str], operation_id: str) -> Callable[..., Any]:
-    """The handler of an operation; the API's run off the event loop on a big account (see `big_accounts`)."""
-    handler = handlers[snake_case(operation_id)]
+def resolve(
+    handlers: dict[str, Callable[..., Any]],
+    api: frozenset[str],
+    emitting: Callable[[str, Callable[..., Any]], Callable[..., Any]],
+    operation_id: str,
+) -> Callable[..., Any]:
+    """The handler of an operation. A write sends its webhook events (see `events`), from its own turn on the account;
+    the API's operations run off the event loop on a big account (see `big_accounts`)."""
+    handler = emitting(operation_id, handlers[snake_case(operation_id)])
     return off_the_loop(handler, current_account) if operation_id in api else handler
 
 
@@ -172,7 +183,7 @@ def control_plane(settings: Settings) -> ControlPlane:
     tenants.prepare()
     journal = Journal(stamp=lambda token: tenants.clock_of(token).stamp())  # each tenant's entries in its own time
     control = ControlPlane(settings, clock, tenants, Faults(seed=settings.seed), RateLimiter(settings.rate_limit),
-                           journal)  # fmt: skip
+                           journal, Deliveries(tenants.clock_of, settings.webhook_hosts))  # fmt: skip
     if settings.state is not None:
         tenants.use_state(load_state_file(settings.state))
     if settings.scenario is not None:

@@ -151,6 +151,8 @@ def main() -> None:
               type=click.IntRange(min=1), help="Largest state import (PUT of a tenant state), in MB.")  # fmt: skip
 @option("--max-tenants", envvar="FINTESK_MOCK_MAX_TENANTS", default=256, show_default=True,
               type=click.IntRange(min=1), help="Live tenants kept; past it the least recently used goes.")  # fmt: skip
+@option("--webhook-host", "webhook_hosts", envvar="FINTESK_MOCK_WEBHOOK_HOST", multiple=True,
+              help="Also deliver webhooks to this host name (loopback addresses always); repeat for more.")  # fmt: skip
 @option("--shutdown-timeout", envvar="FINTESK_MOCK_SHUTDOWN_TIMEOUT", default=3, show_default=True,
               type=click.IntRange(min=0), help="Seconds requests in flight get after SIGTERM or Ctrl-C.")  # fmt: skip
 def serve(
@@ -175,6 +177,7 @@ def serve(
     max_body_mb: int,
     max_import_mb: int,
     max_tenants: int,
+    webhook_hosts: tuple[str, ...],
     shutdown_timeout: int,
 ) -> None:
     """Serve the Fintesk API under /v1 from in-memory tenants seeded with FIXTURES."""
@@ -208,6 +211,9 @@ def serve(
         max_body_mb=max_body_mb,
         max_import_mb=max_import_mb,
         max_tenants=max_tenants,
+        webhook_hosts=tuple(
+            host.strip().lower() for value in webhook_hosts for host in value.split(",") if host.strip()
+        ),
     )
     # The accounts built at start-up (the fixture set, a generated or stored account) live as long as the server:
     # the collector neither walks them while they are built nor ever after (`gc.freeze`).

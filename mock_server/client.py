@@ -98,6 +98,25 @@ class MockControl:
     def clear_requests(self, token: str | None = None) -> None:
         self._call("DELETE", "/requests", params={"token": token} if token else {})
 
+    # --- webhook deliveries --------------------------------------------------------------------------------------
+    def deliveries(self, token: str, limit: int | None = None, wait_for: int | None = None) -> list[dict[str, Any]]:
+        """The tenant's webhook delivery log, one entry per attempt, oldest first; with `wait_for`, once it logged
+        that many entries in all (the server waits at most 60 s)."""
+        params: dict[str, Any] = {"token": token, **({"limit": limit} if limit else {})}
+        if wait_for:
+            params["wait_for"] = wait_for
+        return list(self._call("GET", "/deliveries", params=params, timeout=90))
+
+    def resend_delivery(self, token: str, entry_id: int) -> dict[str, Any]:
+        return dict(self._call("POST", f"/deliveries/{entry_id}/resend", params={"token": token}))
+
+    def delivery_fault(self, token: str, kind: str, **options: Any) -> dict[str, Any]:
+        """`duplicate`, `swap`, `delay` (`delay_ms=`), `drop` or `fail` the tenant's next deliveries (`times=`)."""
+        return dict(self._call("POST", "/deliveries/faults", params={"token": token}, json={"kind": kind, **options}))
+
+    def clear_delivery_faults(self, token: str) -> None:
+        self._call("DELETE", "/deliveries/faults", params={"token": token})
+
     # --- scenarios
     def scenarios(self) -> list[dict[str, str]]:
         return list(self._call("GET", "/scenarios"))

@@ -26,6 +26,12 @@ class Unauthorized(FinteskError):
     status = 401
 
 
+class Forbidden(FinteskError):
+    """A limit of the account's plan, such as its number of webhooks (403)."""
+
+    status = 403
+
+
 class NotFound(FinteskError):
     """The addressed record does not exist or is deleted (404)."""
 

@@ -48,6 +48,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     # Refuse (400) a body field the operation does not define, instead of ignoring it with a warning header.
     strict: bool = False
+    # Webhooks are delivered to loopback addresses only, and to these host names besides (a receiver in another
+    # container): a fuzzer's or a test's subscription never sends a request onto the network.
+    webhook_hosts: tuple[str, ...] = ()
 
     def accepts(self, token: str) -> bool:
         return not self.tokens or token in self.tokens

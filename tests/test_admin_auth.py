@@ -37,7 +37,14 @@ CALLS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "clearRequests": ("DELETE", "/requests", None),
     "listScenarios": ("GET", "/scenarios", None),
     "applyScenario": ("POST", "/scenarios/deleted-and-lost-deals", {"token": "t3"}),
+    "listDeliveries": ("GET", "/deliveries?token=t1", None),
+    "addDeliveryFault": ("POST", "/deliveries/faults?token=t1", {"kind": "drop"}),
+    "listDeliveryFaults": ("GET", "/deliveries/faults?token=t1", None),
+    "clearDeliveryFaults": ("DELETE", "/deliveries/faults?token=t1", None),
+    "resendDelivery": ("POST", "/deliveries/1/resend?token=t1", None),
 }
+# Past the admin token, what a fresh server answers when it is not 200: it has sent no webhook to resend.
+PAST_THE_TOKEN = {"resendDelivery": 404}
 
 
 def admin_operations() -> set[str]:
@@ -77,7 +84,7 @@ def test_every_control_route_answers_200_with_the_admin_token(locked: TestClient
     locked.post("/__mock__/faults", json={"kind": "delay"}, headers={"x-admin-token": ADMIN})  # fault 1 to delete
     for operation in CALLS:
         response = call(locked, operation, {"x-admin-token": ADMIN})
-        assert response.status_code == 200, (operation, response.text)
+        assert response.status_code == PAST_THE_TOKEN.get(operation, 200), (operation, response.text)
 
 
 def test_refused_control_call_changes_nothing(locked: TestClient) -> None:

@@ -58,6 +58,10 @@ def control_answers(mock: TestClient) -> list[str]:
         ("PUT", f"/__mock__/tenants/{BETA}/state", None),
         ("POST", "/__mock__/scenarios/deleted-and-lost-deals", {"token": BETA}),
         ("DELETE", f"/__mock__/requests?token={GUESS}", None),
+        ("POST", f"/__mock__/deliveries/faults?token={ALPHA}", {"kind": "drop"}),
+        ("GET", f"/__mock__/deliveries/faults?token={ALPHA}", None),
+        ("GET", f"/__mock__/deliveries?token={ALPHA}", None),
+        ("DELETE", f"/__mock__/deliveries/faults?token={ALPHA}", None),
         ("POST", "/__mock__/reset", {"token": ALPHA}),
     ]
     answers = []

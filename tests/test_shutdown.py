@@ -93,3 +93,24 @@ def test_a_second_sigterm_ends_the_server_at_once(sig: signal.Signals = signal.S
         output.wait_for("Waiting for connections to close")  # uvicorn now waits for the held request, up to 600 s
         process.send_signal(sig)
         assert process.wait(timeout=DEADLINE) == 128 + sig
+
+
+def test_a_hanging_webhook_receiver_does_not_hold_the_shutdown() -> None:
+    from contract_tests.receiver import Receiver
+
+    receiver = Receiver()
+    receiver.answer(behaviour="hang")
+    try:
+        with server("--shutdown-timeout", "1") as (process, base_url, output):
+            hook = {"subscription_url": receiver.url, "event_action": "*", "event_object": "deal"}
+            headers = {"x-api-token": "hooked"}
+            assert httpx.post(f"{base_url}/v1/webhooks", json=hook, headers=headers).status_code == 201
+            assert httpx.put(f"{base_url}/v1/deals/1", json={"name": "x"}, headers=headers).status_code == 200
+            receiver.wait(1)  # the delivery is under way, and its receiver will not answer
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=DEADLINE) is not None
+            output.thread.join(DEADLINE)
+            lines = "".join(output.lines)
+            assert "Application shutdown complete" in lines and "Traceback" not in lines and "destroyed" not in lines
+    finally:
+        receiver.close()

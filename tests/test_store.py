@@ -63,6 +63,10 @@ def every_kind_of_write(api: Api) -> None:
     conditions = {"glue": "and", "conditions": [{"glue": "and", "conditions": [big]},
                                                 {"glue": "or", "conditions": []}]}  # fmt: skip
     api.data("POST", "/filters", json={"name": "Big", "type": "deals", "conditions": conditions})
+    hook = {"subscription_url": "http://127.0.0.1:9/hooks", "event_action": "*", "event_object": "deal"}
+    gone = api.data("POST", "/webhooks", json=hook)
+    api.data("POST", "/webhooks", json={**hook, "version": "1.0", "http_auth_user": "u"})
+    assert api.delete(f"/webhooks/{gone['id']}").status_code == 200
 
 
 def test_every_write_is_read_back_exactly_after_a_restart(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import DEFAULT_FIXTURES
+from mock_server.control.deliveries import Deliveries
 from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
 from mock_server.control.ratelimit import RateLimiter
@@ -52,6 +53,7 @@ class ControlPlane:
     faults: Faults
     limiter: RateLimiter
     journal: Journal
+    deliveries: Deliveries
 
     # --- tenants and state --------------------------------------------------------------------------------------
 
@@ -62,6 +64,7 @@ class ControlPlane:
         self.tenants.reset(token)
         self.faults.clear(tenant=token)
         self.limiter.reset(token)
+        self.deliveries.forget(token)
         if token is None:
             self.clock.resume()
             if self.settings.scenario is not None:
@@ -187,6 +190,7 @@ class ControlPlane:
         clock.advance(step)
         if token is not None:
             self.tenants.commit(token, self.tenants.for_token(token))
+        self.deliveries.wake()  # webhook retries may be due on the clock's new time
         return self.clock_state(token)
 
     def reseed(self, seed: int) -> dict[str, Any]:

@@ -19,12 +19,13 @@ from mock_server.data.fixtures import RESOURCES, FixtureError
 from mock_server.domain.account import Account, FixtureSet
 from mock_server.domain.clock import DATETIME_FORMAT, MAX_SHIFT, Clock, parse_datetime
 from mock_server.domain.collection import Collection, Record
+from mock_server.domain.webhooks import restore_webhooks
 from mock_server.errors import Invalid
 
 STATE_VERSION = 1
 REQUIRED = ("version", "company", "user_id", "records")
 # A hand-written state may leave these out: they then start where a fresh account of the records would.
-OPTIONAL = ("sequences", "index_orders", "deal_changes", "option_id", "random", "clock")
+OPTIONAL = ("sequences", "index_orders", "deal_changes", "option_id", "random", "clock", "webhooks")
 DEAL_CHANGE = fixtures.record(id=fixtures.INT, item_id=fixtures.INT, user_id=fixtures.INT, field_key=fixtures.STR,
                               old_value={}, new_value={}, log_time=fixtures.DATETIME)  # fmt: skip
 
@@ -59,6 +60,7 @@ def export_state(account: Account, *, copied: bool = True) -> dict[str, Any]:
         "option_id": account.last_option_id,
         "random": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
         "clock": export_clock(account.clock),
+        "webhooks": account.webhooks.export(),
     }
 
 
@@ -192,6 +194,11 @@ def _build(state: Any, clock: Clock, seed: int, trusted: bool = False) -> Accoun
         _restore_random(account.random, state["random"])
     if "clock" in state:
         _restore_clock(clock, state["clock"])
+    if "webhooks" in state:
+        try:
+            account.webhooks = restore_webhooks(state["webhooks"], {user["id"] for user in records["users"]})
+        except Invalid as error:
+            raise InvalidState(error.message) from None
     return account
 
 

@@ -72,6 +72,8 @@ def changing_values(account: Account) -> dict[str, Any]:
         "random": account.random_draws,
         # The tenant's own clock (frozen, or ahead of the server's), kept when a write or a clock change is.
         "clock": export_clock(account.clock),
+        # Webhook subscriptions, written whole when they change (a few dozen records at most).
+        "webhooks": (id(account.webhooks), account.webhooks.version),
     }
 
 
@@ -82,6 +84,8 @@ def _stored_form(account: Account, name: str, value: Any) -> Any:
     if name == "random":
         version, internal, gauss_next = account.random.getstate()
         return {"version": version, "internal": list(internal), "gauss_next": gauss_next}
+    if name == "webhooks":
+        return account.webhooks.export()
     return value
 
 

@@ -25,6 +25,7 @@ from mock_server.domain.persons import Persons
 from mock_server.domain.pipelines import Pipelines, Stages
 from mock_server.domain.products import Products
 from mock_server.domain.related import Related
+from mock_server.domain.webhooks import Webhooks
 from mock_server.errors import MissingReference
 
 
@@ -124,6 +125,8 @@ class Account:
         self.filters = Filters(self, data["filters"])
         # Fixture folders and states made before products had fields hold none.
         self.product_fields = Fields(self, "Product field", data.get("product_fields", []), holder="products")
+        # Not a fixture resource: an account starts without subscriptions; they live in exports and data folders.
+        self.webhooks = Webhooks()
         self._last_option_id = max(
             (option["id"] for fields in (self.deal_fields, self.activity_fields, self.person_fields,
                                          self.organization_fields, self.product_fields)
@@ -141,6 +144,7 @@ class Account:
         account.deal_changes = list(self.deal_changes)  # entries never change once logged
         account._changes_by_deal = None
         account._kept = ((), {})
+        account.webhooks = self.webhooks.fork()
         for name, collection in self.collections().items():
             clone = collection.fork()
             if hasattr(clone, "account"):
@@ -152,7 +156,8 @@ class Account:
         """Changes whenever anything a read can see changes: each collection's count of changes, and the change log
         (which only grows, or is replaced whole)."""
         log = self.deal_changes
-        return (*[collection.version for collection in _COLLECTIONS(self)], len(log), id(log))
+        hooks = self.webhooks
+        return (*[collection.version for collection in _COLLECTIONS(self)], len(log), id(log), id(hooks), hooks.version)
 
     def kept(self, name: str, build: Callable[[], T]) -> T:
         """`build()`, kept until anything in the account changes. The one rule for every view kept between

@@ -9,7 +9,7 @@ from typing import Any
 
 MODULES = ("activities", "activity_types", "admin", "currencies", "deal_fields", "deal_products", "deals",
            "filter_helpers", "filters", "reports", "search", "pipelines", "products", "notes", "recents", "persons",
-           "person_fields", "organizations", "organization_fields", "users")  # fmt: skip
+           "person_fields", "organizations", "organization_fields", "users", "webhooks")  # fmt: skip
 
 
 def snake_case(operation_id: str) -> str:

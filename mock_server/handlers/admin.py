@@ -96,3 +96,24 @@ async def list_scenarios() -> Response:
 
 async def apply_scenario(name: str, body: dict[str, Any] | None = None) -> Response:
     return _json(await current_control().apply_scenario_served(name, (body or {}).get("token")))
+
+
+async def list_deliveries(token: str, limit: int | None = None, wait_for: int | None = None) -> Response:
+    return _json(await current_control().deliveries.entries(token, limit, wait_for))
+
+
+async def resend_delivery(id: int, token: str) -> Response:
+    return _json(current_control().deliveries.resend(token, id))
+
+
+async def list_delivery_faults(token: str) -> Response:
+    return _json(current_control().deliveries.faults(token))
+
+
+async def add_delivery_fault(token: str, body: dict[str, Any]) -> Response:
+    return _json(current_control().deliveries.add_fault(token, body))
+
+
+async def clear_delivery_faults(token: str) -> Response:
+    current_control().deliveries.clear_faults(token)
+    return _json({"cleared": mask_token(token)})
