@@ -14,3 +14,12 @@ SPEC_PATH = BUNDLED / "spec" / "openapi.yaml"
 ADMIN_SPEC_PATH = BUNDLED / "spec" / "admin.yaml"
 FIXTURES_ROOT = BUNDLED / "fixtures"
 DEFAULT_FIXTURES = FIXTURES_ROOT / "default"
+
+
+def __getattr__(name: str) -> object:
+    # `mock_server.intercept` without making every `import mock_server` load httpx and urllib3.
+    if name == "intercept":
+        from mock_server.interception import intercept
+
+        return intercept
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
