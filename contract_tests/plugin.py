@@ -70,6 +70,16 @@ class FinteskMock:
         control.close()
 
 
+@dataclass
+class FinteskIntercept(FinteskMock):
+    """The same helpers on the mock that `mock_server.intercept()` answers from, in this process."""
+
+    def use_token(self, token: str) -> None:
+        """Point the helpers at the token the code under test sends, its tenant started afresh."""
+        self.token = token
+        self.reset()
+
+
 class MockServer:
     """The mock served by uvicorn in a background thread of the test process, on a free loopback port."""
 
@@ -125,3 +135,23 @@ def fintesk_mock(fintesk_mock_server: MockServer | None) -> Iterator[FinteskMock
     mock = FinteskMock(base_url, f"pytest-{os.getpid()}-{next(_tokens)}")
     yield mock
     mock.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "fintesk_intercept(bases=None, block_others=False): what the fintesk_intercept fixture intercepts"
+    )
+
+
+@pytest.fixture
+def fintesk_intercept(request: pytest.FixtureRequest) -> Iterator[FinteskIntercept]:
+    """Requests to Fintesk API URLs answered in this process by `mock_server.intercept()`, with a fresh tenant.
+    `@pytest.mark.fintesk_intercept(bases=[...], block_others=True)` chooses what is intercepted."""
+    from mock_server.interception import CONTROL_ROOT, intercept
+
+    marker = request.node.get_closest_marker("fintesk_intercept")
+    with intercept(*(marker.args if marker else ()), **(marker.kwargs if marker else {})) as active:
+        token = f"intercept-{os.getpid()}-{next(_tokens)}"
+        mock = FinteskIntercept(f"{CONTROL_ROOT}/v1", token, _control=active.control)
+        yield mock
+        mock.close()
