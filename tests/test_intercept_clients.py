@@ -126,13 +126,22 @@ def test_second(fintesk_intercept, monkeypatch):
 """
 
 
-def test_a_users_suite_runs_under_xdist(tmp_path: Path) -> None:
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "intercept.md"
+
+
+def docs_example() -> str:
+    """The first Python example of docs/intercept.md: a user's tests of a class with its production URL."""
+    return DOCS.read_text(encoding="utf-8").split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_a_users_suite_and_the_docs_example_run_under_xdist(tmp_path: Path) -> None:
     pytest.importorskip("xdist", reason="pytest-xdist (the `test` extra) runs the suite in parallel")
     (tmp_path / "test_user_suite.py").write_text(USER_SUITE, encoding="utf-8")
+    (tmp_path / "test_docs_example.py").write_text(docs_example(), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-         "test_user_suite.py"],
+         "test_user_suite.py", "test_docs_example.py"],
         cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "4 passed" in result.stdout
