@@ -1,4 +1,5 @@
-"""pytest plugin: the `fintesk_mock` fixture, a running mock and a fresh tenant token for every test."""
+"""pytest plugin: `fintesk_mock`, a running mock, and `fintesk_intercept`, the mock answering in the test's own
+process; both give every test a fresh tenant token."""
 
 from __future__ import annotations
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # typed as what `__getattr__` below hands out
+    from mock_server.interception import intercept as intercept
 
 __version__ = "0.2.0"
 

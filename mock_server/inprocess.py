@@ -116,7 +116,8 @@ async def serve(app: ASGIApp, exchange: Exchange) -> Answer:
 
 class InProcessServer:
     """The app and the event loop thread that runs every request of this process, whichever thread or event loop
-    sends it: the app's state (locks, tasks, worker threads) lives on one loop, as under a server."""
+    sends it: the app's state (locks, tasks, worker threads) lives on one loop, as under a server. The app has no
+    lifespan handlers, so there is no start-up or shutdown to run."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

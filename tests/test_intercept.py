@@ -64,6 +64,18 @@ def test_async_httpx_reaches_the_mock(active: intercept, token: str) -> None:
     assert asyncio.run(fetch()).json()["data"]["id"] == 1
 
 
+def test_concurrent_async_requests_are_all_answered(active: intercept, token: str) -> None:
+    ids = [deal["id"] for deal in httpx.get(f"{API}/deals?limit=20", headers={"x-api-token": token}).json()["data"]]
+
+    async def fetch_many() -> list[int]:
+        async with httpx.AsyncClient(headers={"x-api-token": token}) as client:
+            answers = await asyncio.gather(*(client.get(f"{API}/deals/{deal_id}") for deal_id in ids))
+        return [answer.json()["data"]["id"] for answer in answers]
+
+    assert len(ids) == 20
+    assert asyncio.run(fetch_many()) == ids
+
+
 def test_urllib3_reaches_the_mock_with_the_token_in_the_query(active: intercept, token: str) -> None:
     response = urllib3.request("GET", f"{API}/deals/1?api_token={token}")
     assert response.status == 200
