@@ -1,4 +1,5 @@
-"""pytest plugin: the `fintesk_mock` fixture, a running mock and a fresh tenant token for every test."""
+"""pytest plugin: `fintesk_mock`, a running mock, and `fintesk_intercept`, the mock answering in the test's own
+process; both give every test a fresh tenant token."""
 
 from __future__ import annotations
 
@@ -129,6 +130,16 @@ class FinteskMock:
             self._receiver.close()
 
 
+@dataclass
+class FinteskIntercept(FinteskMock):
+    """The same helpers on the mock that `mock_server.intercept()` answers from, in this process."""
+
+    def use_token(self, token: str) -> None:
+        """Point the helpers at the token the code under test sends, its tenant started afresh."""
+        self.token = token
+        self.reset()
+
+
 class MockServer:
     """The mock served by uvicorn in a background thread of the test process, on a free loopback port."""
 
@@ -189,3 +200,23 @@ def fintesk_mock(fintesk_mock_server: MockServer | None, pytestconfig: pytest.Co
     mock = FinteskMock(base_url, f"pytest-{os.getpid()}-{next(_tokens)}", strict=strict_mode(pytestconfig))
     yield mock
     mock.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "fintesk_intercept(bases=None, block_others=False): what the fintesk_intercept fixture intercepts"
+    )
+
+
+@pytest.fixture
+def fintesk_intercept(request: pytest.FixtureRequest) -> Iterator[FinteskIntercept]:
+    """Requests to Fintesk API URLs answered in this process by `mock_server.intercept()`, with a fresh tenant.
+    `@pytest.mark.fintesk_intercept(bases=[...], block_others=True)` chooses what is intercepted."""
+    from mock_server.interception import CONTROL_ROOT, intercept
+
+    marker = request.node.get_closest_marker("fintesk_intercept")
+    with intercept(*(marker.args if marker else ()), **(marker.kwargs if marker else {})) as active:
+        token = f"intercept-{os.getpid()}-{next(_tokens)}"
+        mock = FinteskIntercept(f"{CONTROL_ROOT}/v1", token, _control=active.control)
+        yield mock
+        mock.close()
