@@ -176,7 +176,7 @@ class Validator:
         violations = []
         for parameter in self._parameters(raw, template):
             place, name = parameter.get("in"), parameter.get("name")
-            values = {"path": path_parameters, "query": query}.get(place)
+            values = {"path": path_parameters, "query": query}.get(str(place))
             if values is None:
                 continue
             if name not in values:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import logging.config
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -25,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract_tests.exchange import Exchange, Validator, Violation
 from contract_tests.recording import Recorder
@@ -71,7 +72,7 @@ class Proxy:
         self.recorder = recorder
         self.client: httpx.AsyncClient | None = None
         self.exchanges = 0
-        self.violations = 0
+        self.violations: Counter[str] = Counter()  # by check
 
     def app(self) -> ASGIApp:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -96,7 +97,8 @@ class Proxy:
 
     def stop(self) -> None:
         """Said when the proxy stops: the figures, and the recorded fixture folder written."""
-        logger.info(f"Proxy stopped: {self.exchanges} exchanges, {self.violations} violations.")
+        found = ", ".join(f"{check} {count}" for check, count in self.violations.most_common()) or "none"
+        logger.info(f"Proxy stopped: {self.exchanges} exchanges; violations: {found}.")
         if self.recorder is None:
             return
         try:
@@ -151,7 +153,7 @@ class Proxy:
         self._record(exchange, answer)
         violations = [Violation(v.side, v.check, self._hide(v.message, scope)) for v in violations]
         self.exchanges += 1
-        self.violations += len(violations)
+        self.violations.update(violation.check for violation in violations)
         for violation in violations:
             logger.warning(
                 f"{request.method} {PREFIX}{path} ({operation or 'no operation'}) {answer.status_code}: "
@@ -244,12 +246,25 @@ def _details(
 def edge(app: ASGIApp, options: ProxyOptions) -> ASGIApp:
     """What guards the proxy as it guards `serve`: the admin token on /__mock__. The Host allowlist of `serve`
     (`--allowed-host`) belongs here, wrapping the same way, once `serve` has it."""
-    return AdminAuthMiddleware(app, admin_token=options.admin_token)
+    return Enveloped(AdminAuthMiddleware(app, admin_token=options.admin_token))
+
+
+class Enveloped:
+    """A refusal of a guard around the proxy (a FinteskError raised before any answer) in the error envelope."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except FinteskError as error:
+            await (await _failed(Request(scope), error))(scope, receive, send)
 
 
 async def _failed(_request: Request, error: Exception) -> Response:
     assert isinstance(error, FinteskError)
-    status = error.status if error.status != 500 else 400
+    status = error.status if error.status != 500 else 400  # FinteskError itself is the proxy's own 400
     return Response(encode(error_body(error.message)), status_code=status, media_type="application/json")
 
 
