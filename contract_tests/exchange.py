@@ -55,6 +55,7 @@ PROBING = (
 # Of the probing checks, those whose probe repeats the exchange's own method: run on GET exchanges only.
 REPEATS_METHOD = frozenset({"fintesk_unknown_id_is_404"})
 MAX_MESSAGE = 500
+PROBE_TIMEOUT = 60  # seconds a probe waits for the target: a silent target never holds an exchange for longer
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,9 @@ class Validator:
 
     def __init__(self, target: str, *, probe: bool = False) -> None:
         self.spec = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-        config = schemathesis.Config.from_dict(tomllib.loads(CONFIG_PATH.read_text(encoding="utf-8")))
+        settings = tomllib.loads(CONFIG_PATH.read_text(encoding="utf-8"))
+        settings["request-timeout"] = PROBE_TIMEOUT
+        config = schemathesis.Config.from_dict(settings)
         self.schema = schemathesis.openapi.from_dict(self.spec, config=config)
         self.probe = probe
         if probe:

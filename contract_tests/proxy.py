@@ -39,6 +39,7 @@ from mock_server.data.fixtures import FixtureError
 from mock_server.data.snapshot import OutExists
 from mock_server.errors import FinteskError, Invalid
 from mock_server.http.envelope import encode, error_body
+from mock_server.http.limits import MB, LimitsMiddleware
 from mock_server.settings import is_loopback
 
 logger = logging.getLogger("fintesk_mock.proxy")
@@ -59,6 +60,7 @@ class ProxyOptions:
     probe: bool = False
     admin_token: str | None = None
     journal_size: int = 200
+    max_body_mb: int = 10
 
 
 class Proxy:
@@ -246,7 +248,9 @@ def _details(
 def edge(app: ASGIApp, options: ProxyOptions) -> ASGIApp:
     """What guards the proxy as it guards `serve`: the admin token on /__mock__. The Host allowlist of `serve`
     (`--allowed-host`) belongs here, wrapping the same way, once `serve` has it."""
-    return Enveloped(AdminAuthMiddleware(app, admin_token=options.admin_token))
+    guarded = Enveloped(AdminAuthMiddleware(app, admin_token=options.admin_token))
+    # Bodies, paths and headers are bounded as `serve` bounds them, before a body is read whole.
+    return LimitsMiddleware(guarded, max_body=options.max_body_mb * MB)
 
 
 class Enveloped:
@@ -326,6 +330,14 @@ def _json(body: Any) -> Response:
 )
 @click.option("--force", envvar="FINTESK_MOCK_FORCE", is_flag=True, help="Let --record replace a non-empty folder.")
 @click.option(
+    "--max-body-mb",
+    envvar="FINTESK_MOCK_MAX_BODY_MB",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Largest request body, in MB; a bigger one answers 413 and is not forwarded.",
+)
+@click.option(
     "--log-level",
     envvar="FINTESK_MOCK_LOG_LEVEL",
     default="info",
@@ -352,6 +364,7 @@ def proxy(
     probe: bool,
     record: Path | None,
     force: bool,
+    max_body_mb: int,
     log_level: str,
     log_format: str,
 ) -> None:
@@ -374,7 +387,7 @@ def proxy(
     except OutExists as error:
         raise UsageError(f"--record: {error}") from None
     options = ProxyOptions(target, errors=errors, violations_header=violations_header, probe=probe,
-                           admin_token=admin_token or None)  # fmt: skip
+                           admin_token=admin_token or None, max_body_mb=max_body_mb)  # fmt: skip
     app = Proxy(options, recorder=recorder).app()
     log_config = logging_config(log_level, log_format)
     logging.config.dictConfig(log_config)

@@ -302,3 +302,12 @@ def test_record_refuses_a_folder_that_holds_files(tmp_path: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "is not empty" in result.stderr
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_a_body_over_the_limit_is_refused_without_reaching_the_target(mock_target: str) -> None:
+    with proxied(mock_target, max_body_mb=1) as (base_url, proxy):
+        body = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+        response = httpx.post(f"{base_url}/deals", content=body, headers={"x-api-token": TOKEN,
+                              "content-type": "application/json"}, timeout=60)  # fmt: skip
+    assert response.status_code == 413 and response.json()["success"] is False
+    assert proxy.exchanges == 0
