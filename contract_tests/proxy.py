@@ -133,7 +133,10 @@ class Proxy:
         body = await request.body()
         headers = [(name, value) for name, value in request.headers.raw if name.decode("latin-1") not in HOP_BY_HOP]
         headers.append((b"accept-encoding", b"identity"))  # the answer's bytes pass back as they are
-        url = httpx.URL(self.target + path, query=scope.get("query_string", b""))
+        # The path as it was sent (still percent-encoded), so an encoded `/` in a value stays one value.
+        raw_path = (scope.get("raw_path") or b"").decode("latin-1")
+        sent = raw_path[len(PREFIX) :] if raw_path.startswith(PREFIX + "/") else path
+        url = httpx.URL(self.target + sent, query=scope.get("query_string", b""))
         try:
             answer = await self.client.request(request.method, url, headers=headers, content=body)
         except httpx.HTTPError as error:
@@ -146,13 +149,12 @@ class Proxy:
             return response
         exchange = Exchange(request.method, path, scope.get("query_string", b""),
                             request.headers.get("content-type", ""), body, answer)  # fmt: skip
-        # The checks parse and validate (and may probe the target): off the event loop.
+        # The checks and the recording parse and validate (and may probe the target): off the event loop.
         try:
-            operation, violations = await anyio.to_thread.run_sync(self.validator.check, exchange)
+            operation, violations = await anyio.to_thread.run_sync(self._judge, exchange)
         except Exception as error:  # a check that breaks must not break the exchange: the answer still goes back
             logger.exception(f"{request.method} {PREFIX}{path}: the checks failed: {self._hide(error, scope)}")
             operation, violations = None, [Violation("response", "proxy_check_failed", self._hide(error, scope))]
-        self._record(exchange, answer)
         violations = [Violation(v.side, v.check, self._hide(v.message, scope)) for v in violations]
         self.exchanges += 1
         self.violations.update(violation.check for violation in violations)
@@ -181,17 +183,17 @@ class Proxy:
         response.raw_headers = [*out_headers, (b"content-length", str(len(content)).encode())]
         return response
 
-    def _record(self, exchange: Exchange, answer: httpx.Response) -> None:
-        if self.recorder is None:
-            return
+    def _judge(self, exchange: Exchange) -> tuple[str | None, list[Violation]]:
+        """The exchange's operation and violations; its records folded into the recording, if there is one."""
+        judged = self.validator.check(exchange)
         operation = self.validator.operation_of(exchange.method, exchange.path)
-        if operation is None:
-            return
-        try:
-            envelope = answer.json()
-        except ValueError:
-            return
-        self.recorder.see(operation.path, exchange.method, answer.status_code, envelope)
+        if self.recorder is not None and operation is not None:
+            try:
+                envelope = exchange.response.json()
+            except ValueError:
+                return judged
+            self.recorder.see(operation.path, exchange.method, exchange.response.status_code, envelope)
+        return judged
 
     def _journal(
         self,
