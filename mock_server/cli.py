@@ -75,7 +75,14 @@ class LazyGroup(click.Group):
 option = functools.partial(click.option, show_envvar=True)
 
 
-@click.group(cls=LazyGroup, lazy={"check": "contract_tests.runner:check"})
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "check": "contract_tests.runner:check",
+        "proxy": "contract_tests.proxy:proxy",
+        "parity": "contract_tests.parity:parity",
+    },
+)
 @click.version_option(__version__, prog_name="fintesk-mock")
 def main() -> None:
     """Fintesk Mock: a stateful mock of the Fintesk CRM API v2."""
