@@ -34,12 +34,13 @@ from contract_tests.runner import UsageError
 from mock_server import __version__
 from mock_server.control.auth import AdminAuthMiddleware
 from mock_server.control.journal import Journal, cut_text, decoded_body, masked_headers, masked_query
-from mock_server.control.tenancy import mask_token, tokens_of
 from mock_server.data.fixtures import FixtureError
 from mock_server.data.snapshot import OutExists
 from mock_server.errors import FinteskError, Invalid
 from mock_server.http.envelope import encode, error_body
+from mock_server.http.hosts import HostAllowlist, HostMiddleware
 from mock_server.http.limits import MB, LimitsMiddleware
+from mock_server.http.tenant import mask_token, tokens_of
 from mock_server.settings import is_loopback
 
 logger = logging.getLogger("fintesk_mock.proxy")
@@ -61,6 +62,9 @@ class ProxyOptions:
     admin_token: str | None = None
     journal_size: int = 200
     max_body_mb: int = 10
+    # The Host allowlist of `serve`: the address served and the names given with --allowed-host.
+    host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
 
 
 class Proxy:
@@ -248,11 +252,12 @@ def _details(
 
 
 def edge(app: ASGIApp, options: ProxyOptions) -> ASGIApp:
-    """What guards the proxy as it guards `serve`: the admin token on /__mock__. The Host allowlist of `serve`
-    (`--allowed-host`) belongs here, wrapping the same way, once `serve` has it."""
+    """What guards the proxy as it guards `serve`: the Host allowlist on every route, and the admin token on
+    /__mock__."""
     guarded = Enveloped(AdminAuthMiddleware(app, admin_token=options.admin_token))
     # Bodies, paths and headers are bounded as `serve` bounds them, before a body is read whole.
-    return LimitsMiddleware(guarded, max_body=options.max_body_mb * MB)
+    limited = LimitsMiddleware(guarded, max_body=options.max_body_mb * MB)
+    return HostMiddleware(limited, allowlist=HostAllowlist(options.host, options.allowed_hosts))
 
 
 class Enveloped:
@@ -286,6 +291,8 @@ def _json(body: Any) -> Response:
     help="The API base to forward to, e.g. https://yourcompany.fintesk.com/api/v1.",
 )
 @click.option("--host", envvar="FINTESK_MOCK_HOST", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--allowed-host", "allowed_hosts", envvar="FINTESK_MOCK_ALLOWED_HOST", multiple=True,
+              help="Also answer requests whose Host is this name (repeat or comma-separate; * = any).")  # fmt: skip
 @click.option(
     "--port",
     envvar="FINTESK_MOCK_PORT",
@@ -358,6 +365,7 @@ def _json(body: Any) -> Response:
 def proxy(
     target: str,
     host: str,
+    allowed_hosts: tuple[str, ...],
     port: int,
     admin_token: str | None,
     open_control_plane: bool,
@@ -373,6 +381,7 @@ def proxy(
     """Forward /v1 to TARGET and check every exchange against the spec."""
     from mock_server.cli import prompt_server
     from mock_server.http.access_log import logging_config
+    from mock_server.settings import parse_hosts
 
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -389,7 +398,8 @@ def proxy(
     except OutExists as error:
         raise UsageError(f"--record: {error}") from None
     options = ProxyOptions(target, errors=errors, violations_header=violations_header, probe=probe,
-                           admin_token=admin_token or None, max_body_mb=max_body_mb)  # fmt: skip
+                           admin_token=admin_token or None, max_body_mb=max_body_mb, host=host,
+                           allowed_hosts=parse_hosts(allowed_hosts))  # fmt: skip
     app = Proxy(options, recorder=recorder).app()
     log_config = logging_config(log_level, log_format)
     logging.config.dictConfig(log_config)

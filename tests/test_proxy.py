@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from contract_tests.proxy import VIOLATIONS_HEADER, Proxy, ProxyOptions
 from contract_tests.recording import Recorder, resource_of
@@ -80,7 +81,8 @@ def test_the_harness_traffic_through_the_proxy_to_a_plain_mock_has_no_violation(
     mock_target: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="fintesk_mock")
-    with proxied(mock_target, probe=True) as (base_url, proxy):
+    # A journal long enough to keep every exchange of the run, whatever the spec's number of operations.
+    with proxied(mock_target, probe=True, journal_size=10_000) as (base_url, proxy):
         output = io.StringIO()
         options = CheckOptions(max_examples=3, seed=3, mode="positive", phases="examples,fuzzing,stateful")
         code = run_check(base_url, TOKEN, options, output=output)
@@ -313,3 +315,15 @@ def test_a_body_over_the_limit_is_refused_without_reaching_the_target(mock_targe
                               "content-type": "application/json"}, timeout=60)  # fmt: skip
     assert response.status_code == 413 and response.json()["success"] is False
     assert proxy.exchanges == 0
+
+
+def test_the_proxy_refuses_a_host_it_does_not_serve_as_serve_does() -> None:
+    """A web page rebound to the proxy's address cannot read the journal of real traffic through it."""
+    app = Proxy(ProxyOptions("http://127.0.0.1:9/v1")).app()
+    with TestClient(app) as client:
+        refused = client.get("/__mock__/requests", headers={"host": "evil.example"})
+    assert refused.status_code == 403
+    assert "evil.example" in refused.json()["error"] and "--allowed-host" in refused.json()["error"]
+    allowed = Proxy(ProxyOptions("http://127.0.0.1:9/v1", allowed_hosts=("evil.example",))).app()
+    with TestClient(allowed) as client:
+        assert client.get("/__mock__/requests", headers={"host": "evil.example"}).status_code == 200

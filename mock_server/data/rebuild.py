@@ -243,6 +243,10 @@ def _people(
     people += [entry.get("person_id") for activity in activities for entry in activity.get("participants") or []]
     persons = builder.rebuild("person", people, {"email": [], "phone": [], "org_id": None, "owner_id": user_id,
                                                  "active_flag": True, "add_time": now}, "Person")  # fmt: skip
+    for person in persons:  # views show a person's name alone: its first word is the first name, the rest the last
+        first, _, last = str(person["name"]).partition(" ")
+        person.setdefault("first_name", first)
+        person.setdefault("last_name", last)
     organizations = builder.rebuild(
         "organization",
         [deal["org_id"] for deal in deals] + [record.get("org_id") for record in [*activities, *persons]],
