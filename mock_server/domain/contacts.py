@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.domain.collection import Collection, Record
 from mock_server.domain.fields import COMPANIONS, Fields, is_custom
-from mock_server.domain.related import user_summary
+from mock_server.domain.related import Related, user_summary
 from mock_server.errors import Invalid
 
 if TYPE_CHECKING:
@@ -145,6 +145,10 @@ class Contacts(Collection):
                 collection.change(collection.own(record), {self.link: to_id, "update_time": now})
 
     # --- reads --------------------------------------------------------------------------------------------------
+
+    def render(self, record: Record, related: Related | None = None) -> Record:
+        """The record as a read shows it (each kind of contact says how)."""
+        raise NotImplementedError
 
     def query(self, *, user_id: int | None = None, first_char: str | None = None) -> list[Record]:
         """The active records of a list in id order, of one owner and by the first letter of the name."""

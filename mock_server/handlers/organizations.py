@@ -3,14 +3,13 @@ activities."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from starlette.responses import Response
 
 from mock_server.domain import search
 from mock_server.domain.collection import Record, paginate
-from mock_server.handlers.persons import linked_activities, linked_deals
+from mock_server.handlers.contacts import contact, contact_page, linked_activities, linked_deals
 from mock_server.http import envelope
 from mock_server.http.tenant import current_account
 
@@ -23,17 +22,8 @@ async def get_organizations(
     limit: int = 100,
     sort: str | None = None,
 ) -> Response:
-    account = current_account()
-    orgs: Iterable[Record] = account.organizations.query(
-        user_id=None if filter_id is not None else user_id, first_char=first_char
-    )
-    if filter_id is not None:
-        orgs = list(account.filters.apply(filter_id, "org", orgs))
-    if sort:
-        orgs = account.organizations.sort(list(orgs), sort)
-    related = account.related()
-    result = paginate(orgs, start, limit, lambda org: account.organizations.render(org, related))
-    return envelope.page(result, related=related.build())
+    organizations = current_account().organizations
+    return contact_page(organizations, "org", user_id, filter_id, first_char, start, limit, sort)
 
 
 async def add_organization(body: dict[str, Any]) -> Response:
@@ -80,16 +70,14 @@ async def get_organization_persons(id: int, start: int = 0, limit: int = 100) ->
 async def get_organization_deals(
     id: int, start: int = 0, limit: int = 100, status: str = "all_not_deleted", sort: str | None = None
 ) -> Response:
-    return await linked_deals("org_id", id, start, limit, status, sort)
+    return linked_deals("org_id", id, start, limit, status, sort)
 
 
 async def get_organization_activities(
     id: int, start: int = 0, limit: int = 100, done: float | None = None, exclude: list[int] | None = None
 ) -> Response:
-    return await linked_activities("org_id", id, start, limit, done, exclude)
+    return linked_activities("org_id", id, start, limit, done, exclude)
 
 
 def _one(org: Record, status: int = 200) -> Response:
-    account = current_account()
-    related = account.related()
-    return envelope.one(account.organizations.render(org, related), status=status, related=related.build())
+    return contact(current_account().organizations, org, status)
