@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import io
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -248,14 +249,8 @@ class InProcessTransport(httpx.BaseTransport):
         self.server = server
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        try:
+        with _as_httpx_errors(request):
             answer = self.server.answer(_exchange_of(request, request.read()), _read_timeout(request))
-        except Dropped as dropped:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from dropped
-        except TimedOut:
-            raise httpx.ReadTimeout("The read operation timed out", request=request) from None
         return _httpx_response(answer)
 
 
@@ -267,15 +262,20 @@ class AsyncInProcessTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        try:
+        with _as_httpx_errors(request):
             answer = await self.server.answer_async(_exchange_of(request, body), _read_timeout(request))
-        except Dropped as dropped:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from dropped
-        except TimedOut:
-            raise httpx.ReadTimeout("The read operation timed out", request=request) from None
         return _httpx_response(answer)
+
+
+@contextlib.contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    """A dropped connection and a late answer as the errors httpx raises for them on a socket."""
+    try:
+        yield
+    except Dropped as dropped:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request) from dropped
+    except TimedOut:
+        raise httpx.ReadTimeout("The read operation timed out", request=request) from None
 
 
 # --- urllib3 (and requests, which sends through it)
