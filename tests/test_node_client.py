@@ -1,7 +1,8 @@
 """The service's official Node client (its v1 classes) drives every operation beyond the reference of a running mock,
 unmodified: persons, organizations, users and their fields (tests/node/drive_crm.js); pipelines, stages, products,
 product fields, notes, recents, webhooks and the single deletes (tests/node/drive_catalog.js). Each call's answer is
-checked by the driver. Skipped when `npm` or `node` is missing."""
+checked by the driver, and every answer is read whole: a value the mock sends that the client's model reads as
+nothing (tests/node/harness.js) fails the run. Skipped when `npm` or `node` is missing."""
 
 from __future__ import annotations
 

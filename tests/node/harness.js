@@ -14,6 +14,40 @@ apiClient.authentications.api_key.apiKey = token;
 
 let failed = false;
 
+// Answers whose values the client may read as nothing, by the operation's method and path, with the reason. Any
+// other value the mock sends that the client's model reads as null or undefined fails the run: it means the mock's
+// shape is not the service's one, as the client models it (an object where the service sends a plain id, ...).
+const DROPPED = {
+  'DELETE /notes/{id}': 'the mock answers {id} as its other deletes do, where the service answers true (DEVIATIONS)',
+};
+
+// The first place under `raw` whose value is not null but whose value in `read` is, as `PATH (the mock sent VALUE)`.
+function dropped(raw, read, path = 'answer') {
+  if (raw === null || raw === undefined) return undefined;
+  if (read === null || read === undefined) return `${path} (the mock sent ${JSON.stringify(raw).slice(0, 200)})`;
+  if (typeof raw !== 'object') return undefined;
+  for (const key of Object.keys(raw)) {
+    const lost = dropped(raw[key], read[key], Array.isArray(raw) ? `${path}[${key}]` : `${path}.${key}`);
+    if (lost) return lost;
+  }
+  return undefined;
+}
+
+const deserialize = apiClient.deserialize.bind(apiClient);
+apiClient.deserialize = (response, returnType) => {
+  // The client's models take the keys they read out of the answer, so the answer is copied first.
+  const raw = JSON.parse(JSON.stringify(response.body || null));
+  const answer = deserialize(response, returnType);
+  const path = response.req.path
+    .split('?')[0]
+    .replace(/^\/(api\/)?v1/, '')
+    .replace(/\/\d+/g, '/{id}');
+  const operation = `${response.req.method} ${path}`;
+  const lost = raw && !(operation in DROPPED) && dropped(raw, answer);
+  if (lost) report(`shape of ${operation}`, false, `the client reads ${lost} as nothing`);
+  return answer;
+};
+
 function report(method, ok, detail, refused = false) {
   if (!ok) failed = true;
   process.stdout.write(JSON.stringify({ method, ok, detail, refused }) + '\n');
