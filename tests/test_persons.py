@@ -294,7 +294,8 @@ def test_merge_persons__moves_deals_activities_and_notes_and_combines_contacts(a
     result = api.data("PUT", f"/persons/{merged_id}/merge", json={"merge_with_id": kept["id"]})
 
     assert result["id"] == kept["id"] and result["name"] == kept["name"]
-    assert result["org_id"]["value"] == by_id("persons")[merged_id]["org_id"]  # an empty value is filled
+    assert result["org_id"] == by_id("persons")[merged_id]["org_id"]  # an empty value is filled; a plain id here
+    assert result["merge_what_id"] == merged_id
     emails = [entry["value"] for entry in result["email"]]
     assert emails[0] == "kept@example.com" and len(emails) == 1 + len(merged_before["email"])
     assert [entry["primary"] for entry in result["email"]].count(True) == 1

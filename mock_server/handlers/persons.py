@@ -46,7 +46,15 @@ async def delete_persons(ids: list[int]) -> Response:
 
 
 async def merge_persons(id: int, body: dict[str, Any]) -> Response:
-    return _one(current_account().persons.merge(id, body["merge_with_id"]))
+    """The kept person as the service answers a merge: its owner and organization as plain ids, and the merged
+    person's id in `merge_what_id`."""
+    account = current_account()
+    related = account.related()
+    kept = account.persons.render(account.persons.merge(id, body["merge_with_id"]), related)
+    for key in ("owner_id", "org_id"):
+        if isinstance(kept[key], dict):
+            kept[key] = kept[key]["value"]
+    return envelope.one({**kept, "merge_what_id": id}, related=related.build())
 
 
 async def search_persons(

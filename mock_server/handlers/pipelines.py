@@ -13,6 +13,9 @@ from mock_server.domain.pipelines import deals_summary
 from mock_server.http import envelope
 from mock_server.http.tenant import current_account
 
+# The keys a pipeline's or a stage's deals show as plain ids, not as the objects other deal answers expand them into.
+STRICT_IDS = ("creator_user_id", "user_id", "person_id", "org_id")
+
 
 async def get_pipelines(start: int = 0, limit: int = 100) -> Response:
     pipelines = current_account().pipelines
@@ -131,5 +134,14 @@ def _deal_page(
     else:
         deals = (deal for deal in deals if deal["user_id"] == account.user_id)
     related = account.related()
-    result = paginate(deals, start, limit, lambda deal: account.deals.render(deal, related))
+    result = paginate(deals, start, limit, lambda deal: _strict(account.deals.render(deal, related)))
     return envelope.page(result, related=related.build(), additional=additional)
+
+
+def _strict(deal: Record) -> Record:
+    """A deal as a pipeline's or a stage's deals show it: its users, person and organization as plain ids (the
+    service's "strict" deal), their records being in `related_objects`."""
+    for key in STRICT_IDS:
+        if isinstance(deal[key], dict):
+            deal[key] = deal[key]["value"]
+    return deal
