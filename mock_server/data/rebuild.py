@@ -217,9 +217,11 @@ def rebuild(
     activities = builder.activities(deal_ids)
     lines = builder.deal_products()
     notes = by_id(whole("notes", raw) for raw in lists.get("notes") or [])
-    for note in notes:
-        if note.get("deal_id") is not None and note["deal_id"] not in deal_ids:
-            note["deal_id"] = None
+    orphans = [note for note in notes if note.get("deal_id") is not None and note["deal_id"] not in deal_ids]
+    for note in orphans:
+        note["deal_id"] = None
+    if orphans:
+        builder.defaults.append(f"notes: {len(orphans)} were on deals the API no longer lists; their deal_id is null.")
     currencies = by_id(lists["currencies"])
     me = me or {}
     own_currency = me.get("default_currency")

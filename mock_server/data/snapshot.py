@@ -37,8 +37,9 @@ WHOLE = [("users", "/users", False), ("pipelines", "/pipelines", True), ("stages
          ("notes", "/notes", True), ("person_fields", "/personFields", True),
          ("organization_fields", "/organizationFields", True), ("product_fields", "/productFields", True)]  # fmt: skip
 NOT_SERVED = (403, 404)
-# Records that lists leave out but others point at (a deleted person stays on its deals): read one by one by id.
-BY_ID = {"persons": "/persons", "organizations": "/organizations", "products": "/products"}
+# Records that lists leave out but others point at (a deleted person stays on its deals), by their `/recents` kind.
+UNLISTED = {"person": "persons", "organization": "organizations", "product": "products"}
+EPOCH = "1970-01-01 00:00:00"
 
 
 @dataclass
@@ -104,8 +105,10 @@ def _served(taken: Taken, resource: str, read: Callable[[], Any]) -> Any:
 
 
 def _read_unlisted(source: Source, taken: Taken) -> None:
-    """Persons, organizations and products that records point at but lists leave out (deleted ones), by id."""
-    wanted: dict[str, set[int]] = {resource: set() for resource in BY_ID}
+    """Persons, organizations and products that records point at but their lists leave out (deleted ones): whole,
+    as `/recents` shows every record changed since a moment, deleted ones too. Where it is not served they are left
+    to what other answers show of them."""
+    wanted: dict[str, set[int]] = {resource: set() for resource in UNLISTED.values()}
     pointers = {"person_id": "persons", "org_id": "organizations", "product_id": "products"}
     for resource in ("deals", "activities", "notes", "persons", "deal_products"):
         for record in taken.lists.get(resource) or []:
@@ -116,19 +119,23 @@ def _read_unlisted(source: Source, taken: Taken) -> None:
                     record_id = ref(value)
                     if record_id is not None:
                         wanted[target].add(record_id)
-    for resource, path in BY_ID.items():
-        if resource not in taken.lists:
-            continue
-        listed = {record["id"] for record in taken.lists[resource]}
-        for record_id in sorted(wanted[resource] - listed):
-            try:
-                found = source.get(f"{path}/{record_id}").get("data")
-            except SourceError as error:
-                if error.status not in NOT_SERVED:
-                    raise
-                continue  # left to what other answers show of it
-            if isinstance(found, dict) and found.get("id") == record_id:
-                taken.lists[resource].append(found)
+    for resource in wanted:
+        wanted[resource] -= {record["id"] for record in taken.lists.get(resource, [])}
+    kinds = [kind for kind, resource in UNLISTED.items() if wanted[resource] and resource in taken.lists]
+    if not kinds:
+        return
+    params = {"since_timestamp": EPOCH, "items": ",".join(kinds)}
+    try:
+        for page in _pages(source, taken, "/recents", params, paged=True):
+            for item in page:
+                kind = UNLISTED.get(str(item.get("item"))) if isinstance(item, dict) else None
+                found = item.get("data") if kind else None
+                if kind and isinstance(found, dict) and found.get("id") in wanted[kind]:
+                    wanted[kind].discard(found["id"])
+                    taken.lists[kind].append(found)
+    except SourceError as error:
+        if error.status not in (400, *NOT_SERVED):
+            raise
 
 
 def _pages(source: Source, taken: Taken, path: str, params: dict[str, Any], paged: bool) -> Iterator[list[Any]]:
