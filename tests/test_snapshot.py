@@ -83,6 +83,9 @@ def make_contact_changes(source: Tenant, deal_id: int) -> dict[str, Any]:
     email = [{"value": "asa@example.com", "primary": True}]
     person = source.data("POST", "/persons", json={"name": "Åsa Ström", "org_id": org["id"], size["key"]: 44.5,
                                                    "email": email})  # fmt: skip
+    forgotten = source.data("POST", "/organizations", json={"name": "Closed Down Oy"})
+    source.data("DELETE", f"/organizations/{forgotten['id']}")
+    source.data("DELETE", "/notes/1")
     gone = source.data("POST", "/persons", json={"name": "Gone Person"})
     source.data("PUT", f"/deals/{deal_id}", json={"person_id": gone["id"]})
     source.data("DELETE", f"/persons/{gone['id']}")
@@ -90,7 +93,15 @@ def make_contact_changes(source: Tenant, deal_id: int) -> dict[str, Any]:
                                                "pinned_to_deal_flag": 1})  # fmt: skip
     prices = [{"currency": "EUR", "price": 10, "cost": 4}]
     product = source.data("POST", "/products", json={"name": "Snapshot widget", "code": "SW-1", "prices": prices})
-    return {"size": size, "org": org, "person": person, "gone": gone, "note": note, "product": product}
+    return {
+        "size": size,
+        "org": org,
+        "person": person,
+        "gone": gone,
+        "forgotten": forgotten,
+        "note": note,
+        "product": product,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -178,9 +189,11 @@ def test_snapshot__new_records_and_a_deleted_person_a_deal_keeps_are_copied_whol
         assert copy.data("GET", path) == source.data("GET", path), path
     person = copy.data("GET", f"/persons/{changes['person']['id']}")
     assert person[changes["size"]["key"]] == 44.5 and person["org_id"]["value"] == changes["org"]["id"]
-    # A deleted person leaves the list and reads by id, but stays on its deal and in /recents, deleted.
-    recents = copy.data("GET", "/recents", params={"since_timestamp": "2000-01-01 00:00:00", "items": "person"})
-    assert [item["data"]["active_flag"] for item in recents if item["id"] == changes["gone"]["id"]] == [False]
+    # A deleted record leaves its list and its read by id, but stays in /recents, deleted; a person on its deal.
+    recents = copy.data("GET", "/recents", params={"since_timestamp": "2000-01-01 00:00:00",
+                                                   "items": "person,organization,note"})  # fmt: skip
+    deleted = {(item["item"], item["id"]) for item in recents if item["data"]["active_flag"] is False}
+    assert deleted == {("person", changes["gone"]["id"]), ("organization", changes["forgotten"]["id"]), ("note", 1)}
     assert copy.data("GET", f"/deals/{changes['deal']['id']}")["person_id"]["name"] == "Gone Person"
     assert copy.data("GET", f"/products/{changes['product']['id']}")["prices"][0]["price"] == 10
     assert copy.data("GET", f"/notes/{changes['note']['id']}")["pinned_to_deal_flag"] in (True, 1)

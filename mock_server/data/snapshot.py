@@ -16,7 +16,7 @@ import orjson
 
 from mock_server.data import fixtures
 from mock_server.data.pacing import Source, SourceError
-from mock_server.data.rebuild import Rebuilt, rebuild, ref
+from mock_server.data.rebuild import Rebuilt, rebuild
 
 PAGE = 500
 
@@ -37,8 +37,11 @@ WHOLE = [("users", "/users", False), ("pipelines", "/pipelines", True), ("stages
          ("notes", "/notes", True), ("person_fields", "/personFields", True),
          ("organization_fields", "/organizationFields", True), ("product_fields", "/productFields", True)]  # fmt: skip
 NOT_SERVED = (403, 404)
-# Records that lists leave out but others point at (a deleted person stays on its deals), by their `/recents` kind.
-UNLISTED = {"person": "persons", "organization": "organizations", "product": "products"}
+# The resources whose lists leave deleted records out, by their `/recents` kind (deals are listed with status
+# `deleted`, users deactivated or not).
+DELETED = {"person": "persons", "organization": "organizations", "product": "products", "note": "notes",
+           "activity": "activities", "activityType": "activity_types", "stage": "stages", "pipeline": "pipelines",
+           "filter": "filters"}  # fmt: skip
 EPOCH = "1970-01-01 00:00:00"
 
 
@@ -87,55 +90,52 @@ def take(source: Source, progress: Progress, *, deal_persons: bool = False) -> T
     taken.lists["deal_products"] = _per_deal(source, taken, progress, "deal_products", "products", lines=True)
     if deal_persons and "persons" not in taken.lists:
         taken.lists["persons"] = _per_deal(source, taken, progress, "persons", "persons")
-    _read_unlisted(source, taken)
+    _read_deleted(source, taken, progress)
     me_id = taken.me.get("id") if isinstance(taken.me, dict) else None
     taken.api_user_id = me_id if isinstance(me_id, int) else _api_user(source)
     return taken
 
 
-def _served(taken: Taken, resource: str, read: Callable[[], Any]) -> Any:
+def _served(
+    taken: Taken, resource: str, read: Callable[[], Any], instead: str = "taken from what other answers show"
+) -> Any:
     """What `read` answers; None, and a sentence in `taken.unserved`, when the target does not serve it."""
     try:
         return read()
     except SourceError as error:
         if error.status not in NOT_SERVED:
             raise
-        taken.unserved.append(f"{resource}: not served ({error}); taken from what other answers show.")
+        taken.unserved.append(f"{resource}: not served ({error}); {instead}.")
         return None
 
 
-def _read_unlisted(source: Source, taken: Taken) -> None:
-    """Persons, organizations and products that records point at but their lists leave out (deleted ones): whole,
-    as `/recents` shows every record changed since a moment, deleted ones too. Where it is not served they are left
-    to what other answers show of them."""
-    wanted: dict[str, set[int]] = {resource: set() for resource in UNLISTED.values()}
-    pointers = {"person_id": "persons", "org_id": "organizations", "product_id": "products"}
-    for resource in ("deals", "activities", "notes", "persons", "deal_products"):
-        for record in taken.lists.get(resource) or []:
-            participants = [entry.get("person_id") for entry in record.get("participants") or []
-                            if isinstance(entry, dict)]  # fmt: skip
-            for key, target in pointers.items():
-                for value in [record.get(key), *(participants if key == "person_id" else [])]:
-                    record_id = ref(value)
-                    if record_id is not None:
-                        wanted[target].add(record_id)
-    for resource in wanted:
-        wanted[resource] -= {record["id"] for record in taken.lists.get(resource, [])}
-    kinds = [kind for kind, resource in UNLISTED.items() if wanted[resource] and resource in taken.lists]
-    if not kinds:
-        return
-    params = {"since_timestamp": EPOCH, "items": ",".join(kinds)}
-    try:
-        for page in _pages(source, taken, "/recents", params, paged=True):
+def _read_deleted(source: Source, taken: Taken, progress: Progress) -> None:
+    """The records lists leave out because they are deleted (a deal keeps its deleted person), whole and with their
+    times, from `/recents`, which shows every record changed since a moment, deleted ones as deleted."""
+    kinds = {kind: resource for kind, resource in DELETED.items() if resource in taken.lists}
+    known = {resource: {record["id"] for record in taken.lists[resource]} for resource in kinds.values()}
+    found = 0
+
+    def read() -> None:
+        nonlocal found
+        for page in _pages(source, taken, "/recents", {"since_timestamp": EPOCH, "items": ",".join(kinds)}, True):
             for item in page:
-                kind = UNLISTED.get(str(item.get("item"))) if isinstance(item, dict) else None
-                found = item.get("data") if kind else None
-                if kind and isinstance(found, dict) and found.get("id") in wanted[kind]:
-                    wanted[kind].discard(found["id"])
-                    taken.lists[kind].append(found)
-    except SourceError as error:
-        if error.status not in (400, *NOT_SERVED):
-            raise
+                resource = kinds.get(str(item.get("item"))) if isinstance(item, dict) else None
+                record = item.get("data") if resource else None
+                record_id = record.get("id") if isinstance(record, dict) else None
+                if (
+                    resource
+                    and isinstance(record, dict)
+                    and isinstance(record_id, int)
+                    and record_id not in known[resource]
+                ):
+                    known[resource].add(record_id)
+                    taken.lists[resource].append(record)
+                    found += 1
+            progress.advance("deleted", found, None)
+
+    _served(taken, "recents", read, "deleted records are not copied, but those still referred to are rebuilt")
+    progress.finish("deleted", found)
 
 
 def _pages(source: Source, taken: Taken, path: str, params: dict[str, Any], paged: bool) -> Iterator[list[Any]]:
