@@ -265,7 +265,7 @@ def test_snapshot__passes_the_fixture_checks_and_says_what_it_defaulted(round_tr
     output = round_trip["result"].stdout
     assert "  deals: 61 fetched" in output and "  persons: 41 fetched" in output
     assert "exchange rates: not readable" in output
-    assert "named 'Snapshot of" not in output and "not listed" not in output and "not served" not in output
+    assert "named 'Snapshot of" not in output and "not read whole" not in output and "not served" not in output
 
 
 def test_snapshot__refuses_a_non_empty_out_without_force(tmp_path: Path) -> None:
@@ -315,7 +315,7 @@ def test_snapshot__a_list_the_token_may_not_read_is_rebuilt_from_other_answers_a
     assert result.returncode == 0, result.stdout + result.stderr
     assert "  - persons: not served (GET /persons?start=0&limit=500: answered 403" in result.stdout
     assert "  - users/me: not served" in result.stdout
-    assert "persons: not listed; only those other records refer to" in result.stdout
+    assert "persons: some not read whole; rebuilt from what other records show" in result.stdout
     loaded = fixtures.load(out)
     assert loaded.company["name"] == f"Snapshot of {plain_server.split('//')[1]}"
     referred = {deal["person_id"] for deal in loaded.records["deals"]} - {None}

@@ -95,6 +95,7 @@ class Builder:
         # first view of each key wins). `listed`: the ids of the records seen whole.
         self.seen: dict[str, dict[int, Record]] = {kind: {} for kind in KINDS}
         self.listed: dict[str, set[int]] = {kind: set() for kind in KINDS}
+        self.rebuilt: set[str] = set()  # the kinds of which a record was rebuilt from what others show of it
         for kind, resource in KINDS.items():
             for raw in lists.get(resource) or []:
                 if isinstance(raw, dict) and isinstance(raw.get("id"), int):
@@ -165,6 +166,7 @@ class Builder:
             if record_id in self.listed[kind]:
                 records.append(self.seen[kind][record_id])
                 continue
+            self.rebuilt.add(kind)
             if view is None:
                 unseen.append(record_id)
                 view = {"id": record_id, "name": f"{placeholder} {record_id}"}
@@ -240,8 +242,8 @@ def rebuild(
                for key in ("user_id", "owner_id")]  # fmt: skip
     user_fill = {"email": "", "active_flag": True, "is_admin": False, "default_currency": currency, "add_time": now}
     records["users"] = builder.rebuild("user", owners, user_fill, "User")
-    if "users" not in lists:
-        builder.defaults.append(f"users: not listed; rebuilt from what other records show, default currency "
+    if "user" in builder.rebuilt:
+        builder.defaults.append(f"users: some not read whole; rebuilt from what other records show, default currency "
                                 f"{currency} where none is shown.")  # fmt: skip
     used = [deal["currency"] for deal in deals] + [user["default_currency"] for user in records["users"]]
     records["currencies"] = currencies + _missing_currencies(currencies, used, builder)
@@ -281,9 +283,9 @@ def _pipelines_and_stages(builder: Builder, deals: list[Record]) -> dict[str, li
     for stage in stages:
         stage.setdefault("pipeline_id", deal_pipeline.get(stage["id"], pipelines[0]["id"] if pipelines else 0))
         stage.update(rules.get(stage["id"], {}))
-    if "stages" not in builder.lists:
-        builder.defaults.append("stages: not listed; probability and rotting told from the deals where they show "
-                                "them, else probability 100 and no rotting.")  # fmt: skip
+    if "stage" in builder.rebuilt:
+        builder.defaults.append("stages: some not read whole; probability and rotting told from the deals where they "
+                                "show them, else probability 100 and no rotting.")  # fmt: skip
     return {"pipelines": pipelines, "stages": stages}
 
 
@@ -308,10 +310,10 @@ def _people(builder: Builder, records: dict[str, list[Record]], user_id: int) ->
     products = builder.rebuild("product", [line["product_id"] for line in records["deal_products"]],
                                {"code": None, "owner_id": user_id, "tax": 0, "prices": [], "active_flag": True,
                                 "add_time": now}, "Product")  # fmt: skip
-    unlisted = [resource for resource in ("persons", "organizations", "products") if resource not in builder.lists]
+    unlisted = [KINDS[kind] for kind in ("person", "organization", "product") if kind in builder.rebuilt]
     if unlisted:
-        builder.defaults.append(f"{', '.join(unlisted)}: not listed; only those other records refer to, with what "
-                                "they show (a person's organization only as a deal's persons show it), added at the "
+        builder.defaults.append(f"{', '.join(unlisted)}: some not read whole; rebuilt from what other records show "
+                                "of them (a person's organization only as a deal's persons show it), added at the "
                                 "time of the snapshot.")  # fmt: skip
     return {"persons": persons, "organizations": organizations, "products": products}
 
