@@ -81,6 +81,9 @@ def test_a_faithful_target_shows_no_difference_over_the_tour(mock_target: str, t
     listed = {line.split()[0] for line in output.splitlines() if line.startswith(("  get", "  search", "  find"))}
     # Every GET of the spec is on the tour: the snapshot copies a record of every kind, so each read of one runs.
     assert gets - listed == set()
+    rows = {line.split()[0]: line.split()[1:] for line in output.splitlines() if line.startswith("  get")}
+    for read_one in ("getNote", "getPersonField", "getOrganizationField", "getProductField"):
+        assert rows[read_one] == ["2", "0"], (read_one, rows[read_one])  # a record, and one that cannot exist
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and int(suite.get("tests", "0")) > len(gets)
     assert suite.get("failures") == "0"
