@@ -430,10 +430,13 @@ def _snapshot(base_url: str, token: str, pacer: Pacer, out: Path, output: TextIO
     source = Source(base_url, token, pacer)
     try:
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        snapshots.snapshot(source, out, force=False, progress=Lines(), now=now, deal_persons=True)
+        taken = snapshots.snapshot(source, out, force=False, progress=Lines(), now=now, deal_persons=True)
     finally:
         source.close()
     click.echo(f"Snapshot taken with {source.requests} GET requests; the mock is seeded with it.", file=output)
+    click.echo("Not readable through the API, so set to a default (a source of differences):", file=output)
+    for line in taken.defaults:
+        click.echo(f"  - {line}", file=output)
     return out
 
 

@@ -70,7 +70,38 @@ def make_changes(source: Tenant) -> dict[str, Any]:
         {"product_id": 6, "item_price": 6450, "quantity": 1, "tax": 24, "tax_method": "exclusive"},
     )]  # fmt: skip
     return {"field": field, "tier": tier, "silver": silver, "deal": deal, "won": won, "activity": activity,
-            "filter": saved, "lines": lines}  # fmt: skip
+            "filter": saved, "lines": lines, **make_contact_changes(source, deal["id"])}  # fmt: skip
+
+
+def make_contact_changes(source: Tenant, deal_id: int) -> dict[str, Any]:
+    """An organization and a person with a custom value nobody refers to, a person deleted while a deal keeps it,
+    a pinned note, a product with prices and custom fields of persons, organizations and products."""
+    size = source.data("POST", "/personFields", json={"name": "Shoe size", "field_type": "double"})
+    source.data("POST", "/organizationFields", json={"name": "Region", "field_type": "varchar"})
+    source.data("POST", "/productFields", json={"name": "Warranty", "field_type": "varchar"})
+    org = source.data("POST", "/organizations", json={"name": "Snapshot Oy", "address": "Kauppatori 1, Helsinki"})
+    email = [{"value": "asa@example.com", "primary": True}]
+    person = source.data("POST", "/persons", json={"name": "Åsa Ström", "org_id": org["id"], size["key"]: 44.5,
+                                                   "email": email})  # fmt: skip
+    forgotten = source.data("POST", "/organizations", json={"name": "Closed Down Oy"})
+    source.data("DELETE", f"/organizations/{forgotten['id']}")
+    source.data("DELETE", "/notes/1")
+    gone = source.data("POST", "/persons", json={"name": "Gone Person"})
+    source.data("PUT", f"/deals/{deal_id}", json={"person_id": gone["id"]})
+    source.data("DELETE", f"/persons/{gone['id']}")
+    note = source.data("POST", "/notes", json={"content": "Snapshot <b>note</b>", "deal_id": deal_id,
+                                               "pinned_to_deal_flag": 1})  # fmt: skip
+    prices = [{"currency": "EUR", "price": 10, "cost": 4}]
+    product = source.data("POST", "/products", json={"name": "Snapshot widget", "code": "SW-1", "prices": prices})
+    return {
+        "size": size,
+        "org": org,
+        "person": person,
+        "gone": gone,
+        "forgotten": forgotten,
+        "note": note,
+        "product": product,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -101,15 +132,13 @@ def test_snapshot__sends_only_gets(round_trip: dict[str, Any]) -> None:
 
 def test_snapshot__deals_are_the_same_with_statuses_and_custom_values(round_trip: dict[str, Any]) -> None:
     source, copy, changes = round_trip["source"], round_trip["copy"], round_trip["changes"]
-    # Persons nobody refers to are not copied, so an organization's people count may differ.
-    ignore = {"org_id"}
 
     source_deals, copied_deals = source.deals(), copy.deals()
 
     assert [deal["id"] for deal in copied_deals] == [deal["id"] for deal in source_deals]
     for copied_deal, source_deal in zip(copied_deals, source_deals, strict=True):
-        differ = {key for key in source_deal.keys() | copied_deal.keys() if key not in ignore
-                  and source_deal.get(key) != copied_deal.get(key)}  # fmt: skip
+        differ = {key for key in source_deal.keys() | copied_deal.keys()
+                  if source_deal.get(key) != copied_deal.get(key)}  # fmt: skip
         assert not differ, (source_deal["id"], {key: (source_deal.get(key), copied_deal.get(key)) for key in differ})
     copied = {deal["id"]: deal for deal in copied_deals}
     deal = copied[changes["deal"]["id"]]
@@ -132,12 +161,56 @@ def test_snapshot__deals_are_the_same_with_statuses_and_custom_values(round_trip
         ("/activityFields", {}),
         ("/currencies", {}),
         ("/filters", {}),
+        ("/persons", {"limit": 500}),
+        ("/organizations", {"limit": 500}),
+        ("/users", {}),
+        ("/users/me", {}),
+        ("/pipelines", {"limit": 500}),
+        ("/stages", {"limit": 500}),
+        ("/products", {"limit": 500}),
+        ("/notes", {"limit": 500}),
+        ("/personFields", {"limit": 500}),
+        ("/organizationFields", {"limit": 500}),
+        ("/productFields", {"limit": 500}),
     ],
 )
 def test_snapshot__lists_are_the_same(round_trip: dict[str, Any], path: str, params: dict[str, Any]) -> None:
     expected = round_trip["source"].data("GET", path, params=params)
 
     assert round_trip["copy"].data("GET", path, params=params) == expected
+
+
+def test_snapshot__new_records_and_a_deleted_person_a_deal_keeps_are_copied_whole(round_trip: dict[str, Any]) -> None:
+    source, copy, changes = round_trip["source"], round_trip["copy"], round_trip["changes"]
+
+    for path in (f"/persons/{changes['person']['id']}", f"/organizations/{changes['org']['id']}",
+                 f"/notes/{changes['note']['id']}",
+                 f"/products/{changes['product']['id']}", f"/personFields/{changes['size']['id']}"):  # fmt: skip
+        assert copy.data("GET", path) == source.data("GET", path), path
+    person = copy.data("GET", f"/persons/{changes['person']['id']}")
+    assert person[changes["size"]["key"]] == 44.5 and person["org_id"]["value"] == changes["org"]["id"]
+    # A deleted record leaves its list and its read by id, but stays in /recents, deleted; a person on its deal.
+    recents = copy.data("GET", "/recents", params={"since_timestamp": "2000-01-01 00:00:00",
+                                                   "items": "person,organization,note"})  # fmt: skip
+    deleted = {(item["item"], item["id"]) for item in recents if item["data"]["active_flag"] is False}
+    assert deleted == {("person", changes["gone"]["id"]), ("organization", changes["forgotten"]["id"]), ("note", 1)}
+    assert copy.data("GET", f"/deals/{changes['deal']['id']}")["person_id"]["name"] == "Gone Person"
+    assert copy.data("GET", f"/products/{changes['product']['id']}")["prices"][0]["price"] == 10
+    assert copy.data("GET", f"/notes/{changes['note']['id']}")["pinned_to_deal_flag"] in (True, 1)
+
+
+@pytest.mark.parametrize("kinds", ["deal,person,organization,note,product", "user,pipeline,stage,filter,activity"])
+def test_snapshot__recents_are_the_same(round_trip: dict[str, Any], kinds: str) -> None:
+    """The change times of every record are copied, so an incremental sync reads the same changes from both."""
+    params = {"since_timestamp": "2000-01-01 00:00:00", "items": kinds, "limit": 500}
+    source, copy = round_trip["source"], round_trip["copy"]
+
+    def changes(tenant: Tenant) -> list[tuple[str, int, str]]:
+        listed = tenant.data("GET", "/recents", params=params)
+        return [(item["item"], item["id"], item["data"].get("update_time") or item["data"]["add_time"])
+                for item in listed]  # fmt: skip
+
+    assert changes(copy) == changes(source)
 
 
 def test_snapshot__deal_persons_keep_their_organizations_and_details(round_trip: dict[str, Any]) -> None:
@@ -188,9 +261,11 @@ def test_snapshot__passes_the_fixture_checks_and_says_what_it_defaulted(round_tr
     loaded = fixtures.load(round_trip["out"])
 
     assert len(loaded.records["deals"]) == len(round_trip["source"].deals())
+    assert loaded.company["name"] == "Northwind Tools Oy" and loaded.company["id"] == 7001
     output = round_trip["result"].stdout
-    assert "  deals: 61 fetched" in output
+    assert "  deals: 61 fetched" in output and "  persons: 41 fetched" in output
     assert "exchange rates: not readable" in output
+    assert "named 'Snapshot of" not in output and "not read whole" not in output and "not served" not in output
 
 
 def test_snapshot__refuses_a_non_empty_out_without_force(tmp_path: Path) -> None:
@@ -224,6 +299,28 @@ def test_snapshot__force_replaces_a_non_empty_out(plain_server: str, tmp_path: P
     assert not (out / "mine.txt").exists()
     assert (out / "deals.json").exists()
     assert [path.name for path in tmp_path.iterdir()] == ["account"]
+
+
+def test_snapshot__a_list_the_token_may_not_read_is_rebuilt_from_other_answers_and_said(
+    plain_server: str, tmp_path: Path
+) -> None:
+    control = MockControl(plain_server)
+    for path in ("/v1/persons", "/v1/users/me"):  # a real token without the scope answers 403
+        control.fail_next(f"GET {path}", status=403, tenant="scoped-token")
+    out = tmp_path / "account"
+
+    result = run_snapshot("--base-url", f"{plain_server}/v1", "--token", "scoped-token", "--out", str(out),
+                          "--rate", "1000")  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "  - persons: not served (GET /persons?start=0&limit=500: answered 403" in result.stdout
+    assert "  - users/me: not served" in result.stdout
+    assert "persons: some not read whole; rebuilt from what other records show" in result.stdout
+    loaded = fixtures.load(out)
+    assert loaded.company["name"] == f"Snapshot of {plain_server.split('//')[1]}"
+    referred = {deal["person_id"] for deal in loaded.records["deals"]} - {None}
+    assert referred <= {person["id"] for person in loaded.records["persons"]}
+    assert len(loaded.records["organizations"]) == 20  # still read whole through their own list
 
 
 def test_snapshot__waits_out_an_exhausted_rate_limit_window(plain_server: str, tmp_path: Path) -> None:
@@ -477,3 +574,41 @@ def test_rebuild__the_stage_fields_options_add_stages_no_deal_is_in() -> None:
     result = rebuilt(answers(deals=[deal_answer()], deal_fields=[field]))
 
     assert [(stage["id"], stage["name"]) for stage in result.records["stages"]] == [(3, "Qualified"), (4, "Won back")]
+
+
+def test_rebuild__a_listed_record_is_kept_whole_without_what_a_read_works_out() -> None:
+    listed = {"id": 9, "name": "Ada Lovelace", "first_name": "Ada", "last_name": "Lovelace", "email": [],
+              "phone": [], "org_id": None, "owner_id": {"id": 7, "name": "User 7", "value": 7}, "active_flag": False,
+              "add_time": "2026-01-02 03:04:05", "open_deals_count": 3, "owner_name": "User 7",
+              "a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0": "custom"}  # fmt: skip
+    related = {"person": {9: {"id": 9, "name": "Ada", "people_count": 4}}}
+
+    result = rebuilt(answers(deals=[deal_answer(person_id={"value": 9, "name": "Ada"})], persons=[listed]), related)
+
+    person = result.records["persons"][0]
+    assert person["name"] == "Ada Lovelace" and person["owner_id"] == 7 and person["active_flag"] is False
+    assert person["add_time"] == "2026-01-02 03:04:05"
+    assert person["a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0"] == "custom"
+    assert not {"open_deals_count", "owner_name", "people_count"} & person.keys()
+    assert not any(line.startswith("persons") for line in result.defaults)
+
+
+def test_rebuild__a_field_no_answer_shows_is_emptied_and_said_but_a_reference_is_not() -> None:
+    nameless = {key: value for key, value in deal_answer().items() if key != "name"}
+    result = rebuilt(answers(deals=[nameless]))
+    assert result.records["deals"][0]["name"] == ""
+    assert "deals 1: 'name' not shown; set to ''." in result.defaults
+
+    ownerless = {key: value for key, value in deal_answer().items() if key != "user_id"}
+    with pytest.raises(fixtures.FixtureError, match=r"deals: record #1 \(id 1\): field 'user_id'"):
+        rebuilt(answers(deals=[ownerless]))
+
+
+def test_rebuild__the_company_comes_from_the_tokens_user() -> None:
+    me = {"id": 7, "company_id": 4242, "company_name": "Acme Oy", "default_currency": "EUR"}
+
+    result = rebuild(answers(), {}, api_user_id=7, host="crm.example", now=NOW, me=me)
+
+    assert (result.company["id"], result.company["name"], result.company["default_currency"]) == (4242, "Acme Oy",
+                                                                                                   "EUR")  # fmt: skip
+    assert not any(line.startswith("company") for line in result.defaults)

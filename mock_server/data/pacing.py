@@ -17,7 +17,12 @@ LONGEST_WAIT = 60.0
 
 
 class SourceError(Exception):
-    """The account cannot be read: unreachable, the token refused, or an answer that is not the API's."""
+    """The account cannot be read: unreachable, the token refused, or an answer that is not the API's; `status` is
+    the answer's status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Pacer:
@@ -117,7 +122,7 @@ class Source:
             body = None
         if response.status_code != 200 or not isinstance(body, dict) or body.get("success") is not True:
             detail = body.get("error") if isinstance(body, dict) else response.text[:200]
-            raise SourceError(f"{where}: answered {response.status_code}: {self.mask(detail)}")
+            raise SourceError(f"{where}: answered {response.status_code}: {self.mask(detail)}", response.status_code)
         return body
 
     def mask(self, text: object) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from mock_server.data import fixtures
-from mock_server.data.pacing import Source
+from mock_server.data.pacing import Source, SourceError
 from mock_server.data.rebuild import Rebuilt, rebuild
 
 PAGE = 500
@@ -28,13 +29,32 @@ class Progress(Protocol):
     def finish(self, resource: str, count: int) -> None: ...
 
 
+# Whole records read through their own lists: (resource, path, whether the list pages). A target that answers one
+# with 403 or 404 (a token without the scope, a service without the endpoint) leaves that resource to what other
+# answers show of it (`related_objects`, product lines, the stage and pipeline fields' options).
+WHOLE = [("users", "/users", False), ("pipelines", "/pipelines", True), ("stages", "/stages", True),
+         ("organizations", "/organizations", True), ("persons", "/persons", True), ("products", "/products", True),
+         ("notes", "/notes", True), ("person_fields", "/personFields", True),
+         ("organization_fields", "/organizationFields", True), ("product_fields", "/productFields", True)]  # fmt: skip
+NOT_SERVED = (403, 404)
+# The resources whose lists leave deleted records out, by their `/recents` kind (deals are listed with status
+# `deleted`, users deactivated or not).
+DELETED = {"person": "persons", "organization": "organizations", "product": "products", "note": "notes",
+           "activity": "activities", "activityType": "activity_types", "stage": "stages", "pipeline": "pipelines",
+           "filter": "filters"}  # fmt: skip
+EPOCH = "1970-01-01 00:00:00"
+
+
 @dataclass
 class Taken:
-    """What the API answered, as it answered it: lists of records and every `related_objects` entry seen."""
+    """What the API answered, as it answered it: lists of records and every `related_objects` entry seen, the
+    token's user with its company (`/users/me`), and a sentence for each list the target does not serve."""
 
     lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     related: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     api_user_id: int | None = None
+    me: dict[str, Any] | None = None
+    unserved: list[str] = field(default_factory=list)
 
     def relate(self, envelope: dict[str, Any]) -> None:
         for kind, records in (envelope.get("related_objects") or {}).items():
@@ -48,7 +68,8 @@ class Taken:
 def take(source: Source, progress: Progress, *, deal_persons: bool = False) -> Taken:
     """Read every resource the API lists, in the order a fixture folder needs them.
 
-    With `deal_persons`, each deal's persons too: one request more per deal, for whole person records.
+    With `deal_persons`, and only where the target does not list persons, each deal's persons: one request more
+    per deal, for whole person records.
     """
     taken = Taken()
     simple = [("currencies", "/currencies"), ("activity_types", "/activityTypes"),
@@ -56,14 +77,65 @@ def take(source: Source, progress: Progress, *, deal_persons: bool = False) -> T
     for resource, path in simple:
         taken.lists[resource] = _read_all(source, taken, resource, [(path, {})], progress, paged=False)
     taken.lists["deal_fields"] = _read_all(source, taken, "deal_fields", [("/dealFields", {})], progress)
+    taken.me = _served(taken, "users/me", lambda: source.get("/users/me").get("data"))
+    for resource, path, paged in WHOLE:
+        read = functools.partial(_read_all, source, taken, resource, [(path, {})], progress, paged=paged)
+        listed = _served(taken, resource, read)
+        if listed is not None:
+            taken.lists[resource] = listed
     taken.lists["filters"] = _filters(source, progress)
     deal_lists = [("/deals", {"status": "all_not_deleted"}), ("/deals", {"status": "deleted"})]
     taken.lists["deals"] = _read_all(source, taken, "deals", deal_lists, progress)
     taken.lists["activities"] = _read_all(source, taken, "activities", [("/activities", {"user_id": 0})], progress)
     taken.lists["deal_products"] = _per_deal(source, taken, progress, "deal_products", "products", lines=True)
-    taken.lists["persons"] = _per_deal(source, taken, progress, "persons", "persons") if deal_persons else []
-    taken.api_user_id = _api_user(source)
+    if deal_persons and "persons" not in taken.lists:
+        taken.lists["persons"] = _per_deal(source, taken, progress, "persons", "persons")
+    _read_deleted(source, taken, progress)
+    me_id = taken.me.get("id") if isinstance(taken.me, dict) else None
+    taken.api_user_id = me_id if isinstance(me_id, int) else _api_user(source)
     return taken
+
+
+def _served(
+    taken: Taken, resource: str, read: Callable[[], Any], instead: str = "taken from what other answers show"
+) -> Any:
+    """What `read` answers; None, and a sentence in `taken.unserved`, when the target does not serve it."""
+    try:
+        return read()
+    except SourceError as error:
+        if error.status not in NOT_SERVED:
+            raise
+        taken.unserved.append(f"{resource}: not served ({error}); {instead}.")
+        return None
+
+
+def _read_deleted(source: Source, taken: Taken, progress: Progress) -> None:
+    """The records lists leave out because they are deleted (a deal keeps its deleted person), whole and with their
+    times, from `/recents`, which shows every record changed since a moment, deleted ones as deleted."""
+    kinds = {kind: resource for kind, resource in DELETED.items() if resource in taken.lists}
+    known = {resource: {record["id"] for record in taken.lists[resource]} for resource in kinds.values()}
+    found = 0
+
+    def read() -> None:
+        nonlocal found
+        for page in _pages(source, taken, "/recents", {"since_timestamp": EPOCH, "items": ",".join(kinds)}, True):
+            for item in page:
+                resource = kinds.get(str(item.get("item"))) if isinstance(item, dict) else None
+                record = item.get("data") if resource else None
+                record_id = record.get("id") if isinstance(record, dict) else None
+                if (
+                    resource
+                    and isinstance(record, dict)
+                    and isinstance(record_id, int)
+                    and record_id not in known[resource]
+                ):
+                    known[resource].add(record_id)
+                    taken.lists[resource].append(record)
+                    found += 1
+            progress.advance("deleted", found, None)
+
+    _served(taken, "recents", read, "deleted records are not copied, but those still referred to are rebuilt")
+    progress.finish("deleted", found)
 
 
 def _pages(source: Source, taken: Taken, path: str, params: dict[str, Any], paged: bool) -> Iterator[list[Any]]:
@@ -160,7 +232,8 @@ def snapshot(
     check_out(out, force=force)
     taken = take(source, progress, deal_persons=deal_persons)
     host = source.base_url.split("//", 1)[-1].split("/", 1)[0]
-    rebuilt = rebuild(taken.lists, taken.related, api_user_id=taken.api_user_id, host=host, now=now)
+    rebuilt = rebuild(taken.lists, taken.related, api_user_id=taken.api_user_id, host=host, now=now, me=taken.me)
+    rebuilt.defaults[:0] = taken.unserved
     fixtures.validate(rebuilt.company, rebuilt.records, out)
     write_folder(out, rebuilt.company, rebuilt.records, force=force)
     return rebuilt
