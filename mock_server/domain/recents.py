@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from mock_server.domain.collection import Collection, Page, Record
+from mock_server.domain.users import render_user
 
 if TYPE_CHECKING:
     from mock_server.domain.account import Account
@@ -22,14 +22,14 @@ def _sources(account: Account) -> dict[str, tuple[Collection, Callable[[Record],
         "deal": (account.deals, account.deals.render),
         "activity": (account.activities, account.activities.render),
         "activityType": (account.activity_types, account.activity_types.render),
-        "person": (account.persons, copy.deepcopy),
-        "organization": (account.organizations, copy.deepcopy),
+        "person": (account.persons, account.persons.render),
+        "organization": (account.organizations, account.organizations.render),
         "product": (account.products, account.products.render),
         "pipeline": (account.pipelines, account.pipelines.render),
         "stage": (account.stages, account.stages.render),
         "note": (account.notes, account.notes.render),
         "filter": (account.filters, lambda record: account.filters.render(record, details=True)),
-        "user": (account.users, copy.deepcopy),
+        "user": (account.users, lambda record: render_user(account, record)),
     }
 
 
