@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
+from contract_tests.plugin import FinteskMock
 from mock_server import SPEC_PATH
 from mock_server.control.events import Plan, plans
 from mock_server.handlers import snake_case
@@ -52,45 +53,14 @@ def test_plans__of_the_served_spec_cover_every_write_of_an_event_object() -> Non
     assert not {"addDealField", "addFilter", "addWebhook"} & set(found)
 
 
-def test_merge__is_merged_for_the_kept_record_and_deleted_for_the_other() -> None:
-    import asyncio
-    import types
-    from datetime import datetime
-
-    from connexion.context import _scope
-    from starlette.responses import JSONResponse
-
-    from mock_server.control.events import Events
-    from mock_server.domain.clock import Clock
-    from mock_server.http.tenant import _current
-
-    people = {1: {"id": 1, "name": "Ann"}, 2: {"id": 2, "name": "Ann B."}}
-
-    async def get_person(id: int) -> JSONResponse:
-        return JSONResponse({"success": True, "data": people.get(id)})
-
-    async def merge_persons(id: int, body: dict[str, Any]) -> JSONResponse:
-        kept = people[body["merge_with_id"]]
-        kept["name"] = "Ann Both"
-        del people[id]
-        return JSONResponse({"success": True, "data": kept})
-
-    clock = Clock()
-    clock.freeze(datetime(2030, 1, 1))
-    account = types.SimpleNamespace(user_id=1, company={"id": 7}, clock=clock)
-    sent: list[Any] = []
-    paths = {"/persons/{id}": {"get": "getPerson"}, "/persons/{id}/merge": {"put": "mergePersons"}}
-    events = Events(plans(_spec(paths), snake_case),
-                    {"get_person": get_person}, lambda _token, _account, changes: sent.extend(changes),
-                    lambda *_: True)  # fmt: skip
-    merge = events.wrap("mergePersons", merge_persons)
-    scoped, bound = _scope.set({"state": {"fintesk_token": "t"}}), _current.set(account)  # type: ignore[arg-type]
-    try:
-        asyncio.run(merge(id=1, body={"merge_with_id": 2}))
-    finally:
-        _scope.reset(scoped)
-        _current.reset(bound)
-    assert [(change.action, change.record_id) for change in sent] == [("merged", 2), ("deleted", 1)]
-    merged, deleted = sent
-    assert merged.previous == {"id": 2, "name": "Ann B."} and merged.current == {"id": 2, "name": "Ann Both"}
-    assert deleted.previous == {"id": 1, "name": "Ann"} and deleted.current is None
+def test_merge__is_merged_for_the_kept_record_and_deleted_for_the_other(fintesk_mock: FinteskMock) -> None:
+    fintesk_mock.subscribe("*", "person", version="1.0")
+    with fintesk_mock.client(timeout=60) as api:
+        gone_before, kept_before = (api.get(f"/persons/{person_id}").json()["data"] for person_id in (1, 2))
+        assert api.put("/persons/1/merge", json={"merge_with_id": 2}).status_code == 200
+        kept_after = api.get("/persons/2").json()["data"]
+    merged, deleted = (received.json for received in fintesk_mock.receiver.wait(2))
+    assert (merged["event"], merged["meta"]["id"]) == ("merged.person", 2)
+    assert merged["previous"] == kept_before and merged["current"] == kept_after
+    assert (deleted["event"], deleted["meta"]["id"]) == ("deleted.person", 1)
+    assert deleted["previous"] == gone_before and deleted["current"] is None

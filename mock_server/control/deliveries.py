@@ -22,8 +22,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-
 from mock_server.control.events import Change
 from mock_server.control.payloads import payload
 from mock_server.control.sender import Sender
@@ -32,6 +30,7 @@ from mock_server.domain.clock import Clock
 from mock_server.domain.collection import Record
 from mock_server.domain.webhooks import canonical_action
 from mock_server.errors import Invalid, NotFound
+from mock_server.http import envelope
 from mock_server.http.tenant import mask_token
 
 logger = logging.getLogger("fintesk_mock")
@@ -203,6 +202,8 @@ class Deliveries:
         tenant = self._tenants.setdefault(token, Tenant())
         correlations: dict[int, str] = {}
         for change, webhook in items:
+            if change.previous is None and change.current is None:
+                continue  # the reads found no such record (a bulk delete's unknown id)
             number = next(tenant.numbers)
             correlation = correlations.setdefault(id(change), _uuid(token, "change", number))
             self._enqueue(token, tenant, Delivery(number, change, webhook, _uuid(token, "event", number), correlation))
@@ -287,9 +288,9 @@ class Deliveries:
                 for retry in [retry for retry in tenant.retries if retry.webhook["id"] == webhook_id]:
                     tenant.retries.remove(retry)
                     self._banned(token, tenant, retry)
-                return  # and this one is not retried either
                 logger.warning("webhook %s of tenant %s banned for 30 minutes after %d failed deliveries",
                                webhook_id, mask_token(token), BAN_AFTER)  # fmt: skip
+                return  # and this one is not retried either
         if delivered or refused or delivery.attempt > len(RETRY_DELAYS):
             return
         tenant.retries.append(
@@ -312,8 +313,8 @@ class Deliveries:
     async def _send(self, delivery: Delivery) -> tuple[int | None, str, str]:
         """POST the delivery: (status or None, an excerpt of the answer, why it failed or "")."""
         webhook = delivery.webhook
-        body = orjson.dumps(payload(delivery.change, webhook, delivery.attempt, delivery.event_id,
-                                    delivery.correlation_id))  # fmt: skip
+        body = envelope.encode(payload(delivery.change, webhook, delivery.attempt, delivery.event_id,
+                                       delivery.correlation_id))  # fmt: skip
         return await self.sender.post(webhook["subscription_url"], body, webhook.get("http_auth_user"),
                                       webhook.get("http_auth_password"))  # fmt: skip
 
