@@ -42,11 +42,21 @@ def test_add_webhook__answers_the_subscription_and_lists_it(fintesk_mock: Fintes
     assert _data(api.get("/webhooks")) == []
 
 
-@pytest.mark.parametrize("url", ["ftp://example.test/x", "http://", "example.test/hooks", "https://:80/x"])
-def test_add_webhook__url_without_http_scheme_and_host_is_400(api: httpx.Client, url: str) -> None:
+@pytest.mark.parametrize("url", ["ftp://example.test/x", "http://", "example.test/hooks", "https://:80/x",
+                                 "http://h\u00e9.test/", "http://127.0.0.1/a b"])  # fmt: skip
+def test_add_webhook__url_without_http_scheme_and_host_is_400_in_words(api: httpx.Client, url: str) -> None:
     answer = api.post("/webhooks", json={"subscription_url": url, "event_action": "*", "event_object": "*"})
     assert answer.status_code == 400
-    assert answer.json()["success"] is False and "subscription_url" in answer.json()["error"]
+    error = answer.json()["error"]
+    assert answer.json()["success"] is False and "subscription_url" in error
+    assert "an http or https URL with a host" in error and "^" not in error  # words, not the spec's pattern
+
+
+def test_add_webhook__url_with_a_port_past_65535_is_400(api: httpx.Client) -> None:
+    answer = api.post("/webhooks", json={"subscription_url": "http://127.0.0.1:99999/x", "event_action": "*",
+                                         "event_object": "*"})  # fmt: skip
+    assert answer.status_code == 400 and "subscription_url" in answer.json()["error"]
+    assert "port" in answer.json()["error"]
 
 
 def test_add_webhook__41st_of_a_user_is_403(api: httpx.Client) -> None:

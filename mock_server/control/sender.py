@@ -65,7 +65,7 @@ class Sender:
                     status = answer.status_code
         except TimeoutError:
             return None, "", f"timeout: no answer within {self.timeout_s:g} s"
-        except (httpx.HTTPError, OSError, ValueError) as error:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as error:
             return None, "", f"{type(error).__name__}: {error}"[:300]
         text = excerpt[:EXCERPT].decode("utf-8", "replace")
         if 200 <= status < 300:

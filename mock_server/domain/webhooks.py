@@ -28,7 +28,7 @@ def canonical_action(action: str) -> str:
 
 
 def check_url(url: str) -> None:
-    """A subscription URL is an absolute http(s) URL with a host."""
+    """A subscription URL is an absolute http(s) URL with a host (and a port that exists, if it names one)."""
     problem = f"subscription_url: {url[:200]!r} is not an http or https URL with a host."
     try:
         parts = urlsplit(url)
@@ -36,6 +36,10 @@ def check_url(url: str) -> None:
         raise Invalid(problem) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(problem)
+    try:
+        parts.port  # noqa: B018 - read for its check: a port past 65535 raises
+    except ValueError:
+        raise Invalid(f"subscription_url: {url[:200]!r} names a port outside 0 to 65535.") from None
 
 
 class Webhooks:

@@ -274,6 +274,9 @@ def describe(error: ValidationError) -> str:
             return f"{prefix}: give at least one of {', '.join(f'`{name}`' for name in missing)}."
         best = best_match(error.context)
         return f"{prefix}: {shortened(best.message)}"
+    form = error.schema.get("x-pattern-form") if error.validator == "pattern" else None
+    if isinstance(form, str):  # the spec says in words what its pattern accepts
+        return f"{prefix}: {shortened(repr(error.instance))} is not {form}."
     return f"{prefix}: {shortened(error.message)}"
 
 
