@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -469,5 +472,57 @@ def test_app_served_again__delivers_again() -> None:
         with app.test_client() as client:
             assert client.put("/v1/deals/1", json={"name": "Second serving"}, headers=headers).status_code == 200
             assert receiver.wait(1)[0].json["data"]["name"] == "Second serving"
+    finally:
+        receiver.close()
+
+
+# --- a big account: its requests run in a worker thread ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_account_url() -> Iterator[str]:
+    """A server (uvicorn, on loopback) whose tenants start from a generated account past the big-account bound."""
+    import uvicorn
+
+    from mock_server.app import create_app
+    from mock_server.http.big_accounts import is_big
+    from mock_server.settings import Settings
+
+    app = create_app(Settings(generate_deals=1000, seed=5))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="big-account-mock", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 300
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the mock did not start"
+        time.sleep(0.02)
+    try:
+        assert is_big(app.state["tenants"].for_token("big-account")), "the generated account is not past the bound"
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+
+
+def test_big_account__writes_send_their_events_and_they_are_delivered(big_account_url: str) -> None:
+    receiver = Receiver()
+    try:
+        headers = {"x-api-token": "big-account"}
+        with httpx.Client(base_url=big_account_url, headers=headers, timeout=120) as api:
+            hook = {"subscription_url": receiver.url, "event_action": "*", "event_object": "deal", "version": "1.0"}
+            _data(api.post("/webhooks", json=hook))
+            deal = _data(api.post("/deals", json={"name": "Big and hooked", "person_id": 1}))
+            read_after_add = _data(api.get(f"/deals/{deal['id']}"))
+            _data(api.put(f"/deals/{deal['id']}", json={"name": "Big and changed"}))
+            read_after_update = _data(api.get(f"/deals/{deal['id']}"))
+            _data(api.delete(f"/deals/{deal['id']}"))
+        added, updated, deleted = (received.json for received in receiver.wait(3))
+        assert [added["event"], updated["event"], deleted["event"]] == ["added.deal", "updated.deal", "deleted.deal"]
+        assert added["current"] == read_after_add and added["previous"] is None
+        assert updated["previous"] == read_after_add and updated["current"] == read_after_update
+        assert deleted["previous"] == read_after_update and deleted["current"] is None
     finally:
         receiver.close()
