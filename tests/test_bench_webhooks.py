@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+
 from bench import webhooks
 
 
@@ -17,3 +19,14 @@ def test_the_webhook_benchmark_reports_both_tenants_and_the_deliveries(tmp_path:
         assert 0 < result[key]["p50_ms"] <= result[key]["max_ms"]
     table = webhooks.render(result)
     assert "| no webhooks |" in table and "in order" in table
+    assert result["load_average"]["before"] >= 0 and "Load average" in table
+
+
+def test_the_receivers_process__gives_the_deliveries_in_the_order_they_came() -> None:
+    receiver = webhooks.ReceiverProcess()
+    try:
+        for name in ("First", "Second"):
+            httpx.post(receiver.url, json={"current": {"name": name}}, timeout=60).raise_for_status()
+        assert receiver.wait(2) == ["First", "Second"]
+    finally:
+        receiver.close()
