@@ -313,7 +313,8 @@ class SnapshotError(click.ClickException):
               help="At most this many requests per second.")  # fmt: skip
 @click.option("--force", envvar="FINTESK_MOCK_FORCE", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--deal-persons", envvar="FINTESK_MOCK_DEAL_PERSONS", is_flag=True,
-              help="Also read each deal's persons (a request more per deal): organizations, details.")  # fmt: skip
+              help="Only where the account does not list persons (403/404): read each deal's persons instead "
+                   "(a request more per deal).")  # fmt: skip
 def snapshot(base_url: str, token: str, out: Path, rate: float, force: bool, deal_persons: bool) -> None:
     """Copy an account into a fixture folder through its API, with GET requests only."""
     import sys
