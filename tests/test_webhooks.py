@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +14,7 @@ import pytest
 
 from contract_tests.plugin import FinteskMock, MockServer
 from contract_tests.receiver import Receiver
+from tests.planted import serving
 
 CUSTOM_DATE = "fa42c5a420a415115676c90ae5dfd3b6100f104d"
 FROZEN = "2030-01-02 03:04:05"
@@ -482,29 +480,14 @@ def test_app_served_again__delivers_again() -> None:
 @pytest.fixture(scope="module")
 def big_account_url() -> Iterator[str]:
     """A server (uvicorn, on loopback) whose tenants start from a generated account past the big-account bound."""
-    import uvicorn
-
     from mock_server.app import create_app
     from mock_server.http.big_accounts import is_big
     from mock_server.settings import Settings
 
     app = create_app(Settings(generate_deals=1000, seed=5))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="big-account-mock", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 300
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the mock did not start"
-        time.sleep(0.02)
-    try:
+    with serving(app) as url:
         assert is_big(app.state["tenants"].for_token("big-account")), "the generated account is not past the bound"
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
+        yield url
 
 
 def test_big_account__writes_send_their_events_and_they_are_delivered(big_account_url: str) -> None:
