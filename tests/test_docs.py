@@ -79,10 +79,18 @@ def test_admin_docs__serves_swagger_ui_for_the_control_plane(client: TestClient)
 def operation_ids(spec: dict[str, Any]) -> set[str]:
     """Swagger UI's element id of each operation of the spec, under each of its tags."""
     return {
-        f"operations-{tag}-{item[method]['operationId']}"
+        f"operations-{swagger_ui_id(tag)}-{item[method]['operationId']}"
         for item in spec["paths"].values() for method in item if method in HTTP_METHODS
         for tag in item[method].get("tags", ["default"])
     }  # fmt: skip
+
+
+def swagger_ui_id(name: str) -> str:
+    """A tag as Swagger UI writes it into element ids: blanks become `_`, then it is escaped as CSS escapes an
+    identifier (a backslash before each ASCII character other than letters, digits, `-` and `_`)."""
+    return "".join(
+        char if char.isalnum() or char in "-_" or ord(char) >= 0x80 else f"\\{char}" for char in name.replace(" ", "_")
+    )
 
 
 def rendered_dom(url: str) -> str:
