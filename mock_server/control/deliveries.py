@@ -202,8 +202,6 @@ class Deliveries:
         tenant = self._tenants.setdefault(token, Tenant())
         correlations: dict[int, str] = {}
         for change, webhook in items:
-            if change.previous is None and change.current is None:
-                continue  # the reads found no such record (a bulk delete's unknown id)
             number = next(tenant.numbers)
             correlation = correlations.setdefault(id(change), _uuid(token, "change", number))
             self._enqueue(token, tenant, Delivery(number, change, webhook, _uuid(token, "event", number), correlation))

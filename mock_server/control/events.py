@@ -5,11 +5,8 @@ looked up in `EVENT_OBJECTS`), one action (from the method; a `/merge` path merg
 path's `{id}`, the answer's `data.id` for an add, the `ids` of a bulk delete). The record before the change and
 after it are read through the operation a client would read them with (`GET /segment/{id}`, or the list
 `GET /segment` where the API has no single read), inside the write's own turn on the account, so a payload is
-exactly what a read answers at that moment. The write keeps those reads' answers as they were encoded (immutable
-bytes): taking them apart is left to the delivery thread, off the request path; and a read's answer is kept with the
-account's views until its next change, so a burst of changes to one record reads it once per change. A write under
-a record's path (a deal's products) changes that record: it is an update of it, as the real service reports it.
-Nothing is read when no subscription wants the event.
+exactly what a read answers at that moment. A write under a record's path (a deal's products) changes that record:
+it is an update of it, as the real service reports it. Nothing is read when no subscription wants the event.
 """
 
 from __future__ import annotations
@@ -46,7 +43,6 @@ EVENT_OBJECTS = {
     "users": "user",
 }
 WRITES = ("post", "put", "patch", "delete")
-MAX_KEPT_READS = 64  # read answers kept per version of an account (see `_read`)
 Handler = Callable[..., Awaitable[Any]]
 
 
@@ -63,27 +59,17 @@ class Plan:
 
 @dataclass(frozen=True)
 class Change:
-    """One record's change: the answers of the reads before and after it (None where the read found no record),
-    taken apart into the record (`previous`, `current`) on first use."""
+    """One record's change, as reads answered it before (`previous`) and after (`current`)."""
 
     object: str
     action: str
     record_id: int
-    before: bytes | None
-    after: bytes | None
+    previous: Record | None
+    current: Record | None
     user_id: int
     company_id: int
     time: datetime
     bulk: bool
-    listed: bool = False  # the answers are the whole list (the record is the one with `record_id`)
-
-    @functools.cached_property
-    def previous(self) -> Record | None:
-        return _record(self.before, self.record_id, self.listed)
-
-    @functools.cached_property
-    def current(self) -> Record | None:
-        return _record(self.after, self.record_id, self.listed)
 
 
 def plans(spec: dict[str, Any], snake_case: Callable[[str], str]) -> dict[str, Plan]:
@@ -151,9 +137,7 @@ class Events:
                 return await handler(**arguments)
             ids = _ids(plan, arguments)
             before = (
-                {}
-                if plan.action == "added"
-                else {record_id: await _read(account, read, plan, record_id) for record_id in ids}
+                {} if plan.action == "added" else {record_id: await _read(read, plan, record_id) for record_id in ids}
             )
             response = await handler(**arguments)
             if not 200 <= response.status_code < 300:
@@ -163,14 +147,14 @@ class Events:
                 ids = [answered]  # the added record, or the one the merge kept (read before the write as named)
             changes = []
             for record_id in ids:
-                current = None if plan.action == "deleted" else await _read(account, read, plan, record_id)
+                current = None if plan.action == "deleted" else await _read(read, plan, record_id)
                 changes.append(_change(account, plan, record_id, before.get(record_id), current, len(ids) > 1))
             if plan.action == "merged":  # the record merged into another is gone
                 gone = [record_id for record_id in before if record_id not in ids]
                 changes += [
                     _change(account, plan, record_id, before[record_id], None, False, "deleted") for record_id in gone
                 ]
-            changes = [change for change in changes if change.before is not None or change.after is not None]
+            changes = [change for change in changes if change.previous is not None or change.current is not None]
             if changes:
                 self.note_server(request_scope.get("server"))
                 self.sink(token, account, changes)
@@ -180,11 +164,11 @@ class Events:
 
 
 def _change(
-    account: Account, plan: Plan, record_id: int, before: bytes | None, after: bytes | None, bulk: bool,
+    account: Account, plan: Plan, record_id: int, previous: Record | None, current: Record | None, bulk: bool,
     action: str | None = None,
 ) -> Change:  # fmt: skip
-    return Change(plan.object, action or plan.action, record_id, before, after, account.user_id,
-                  account.company["id"], account.clock.now(), bulk, plan.listed)  # fmt: skip
+    return Change(plan.object, action or plan.action, record_id, previous, current, account.user_id,
+                  account.company["id"], account.clock.now(), bulk)  # fmt: skip
 
 
 def _token() -> str | None:
@@ -203,34 +187,13 @@ def _ids(plan: Plan, arguments: dict[str, Any]) -> list[int]:
     return list(dict.fromkeys(arguments.get("ids") or ()))
 
 
-async def _read(account: Account, read: Handler, plan: Plan, record_id: int) -> bytes | None:
-    """The answer of a client's read of the record now (its encoded body), or None where the read finds none.
-
-    A read answers the same while the account and the clock's second are the same, so the answer is kept with the
-    account's views (`Account.kept`, dropped at its next change): the read after one write is the read before the
-    next, and a burst of changes to one record reads it once per change, not twice."""
-    answers: dict[tuple[str, int, datetime], bytes | None] = account.kept("event_reads", dict)
-    key = (plan.read, record_id, account.clock.now())
-    if key in answers:
-        return answers[key]
+async def _read(read: Handler, plan: Plan, record_id: int) -> Record | None:
+    """The record as a client's read answers it now, or None where the read finds none."""
     try:
         response = await (read() if plan.listed else read(id=record_id))
     except FinteskError:
-        answer = None
-    else:
-        answer = bytes(response.body) if 200 <= response.status_code < 300 else None
-    if len(answers) >= MAX_KEPT_READS:
-        answers.clear()
-    answers[key] = answer
-    return answer
-
-
-def _record(answer: bytes | None, record_id: int, listed: bool) -> Record | None:
-    """The record a read's `answer` holds: its `data`, or in a list the one with `record_id`."""
-    if answer is None:
         return None
-    data = json.loads(answer).get("data")
-    if listed:
-        return next((record for record in data or () if isinstance(record, dict) and record.get("id") == record_id),
-                    None)  # fmt: skip
+    data = json.loads(response.body).get("data")
+    if plan.listed:
+        return next((record for record in data or () if record.get("id") == record_id), None)
     return data if isinstance(data, dict) else None
