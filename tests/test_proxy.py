@@ -190,6 +190,15 @@ def test_a_request_the_spec_does_not_allow_is_a_request_violation(mock_target: s
     assert entries[1]["body"] == {"name": 5}
 
 
+def test_the_violations_header_is_opt_in_and_the_journal_names_them_either_way() -> None:
+    planted = RewriteJSON(target_app(), "GET", r"/v1/deals/\d+", wrong_type)
+    with serving(planted) as target, proxied(target) as (base_url, _):
+        response = get(base_url, "/deals/3")
+        entry = journal(base_url)[-1]
+    assert response.status_code == 200 and VIOLATIONS_HEADER not in response.headers
+    assert "response_schema_conformance" in {violation["check"] for violation in entry["violations"]}
+
+
 def test_errors_answers_a_violating_exchange_with_a_502_naming_the_violation() -> None:
     planted = RewriteJSON(target_app(), "GET", r"/v1/deals/\d+", wrong_type)
     with serving(planted) as target, proxied(target, errors=True) as (base_url, _):
