@@ -44,7 +44,8 @@ def close_store(client: TestClient) -> None:
 
 def every_kind_of_write(api: Api) -> None:
     """Creates, updates that refile records, deletes, a bulk delete, custom fields (random keys, dropped values),
-    activities, product lines and filters."""
+    activities, product lines, filters, webhooks, and the persons, organizations, pipelines, stages, products, notes
+    and fields beyond the reference."""
     deal = api.data("POST", "/deals", json={"name": "Kept deal", "person_id": 1, "value": 10})
     api.data("PUT", f"/deals/{deal['id']}", json={"value": 25, "person_id": 2, "stage_id": 3})
     api.data("PUT", "/deals/1", json={"status": "won"})
@@ -67,6 +68,22 @@ def every_kind_of_write(api: Api) -> None:
     gone = api.data("POST", "/webhooks", json=hook)
     api.data("POST", "/webhooks", json={**hook, "version": "1.0", "http_auth_user": "u"})
     assert api.delete(f"/webhooks/{gone['id']}").status_code == 200
+    # The rest of the CRM: contacts, the catalogue, notes and their fields.
+    org = api.data("POST", "/organizations", json={"name": "Kept Oy"})
+    person = api.data("POST", "/persons", json={"name": "Kept Person", "org_id": org["id"],
+                                                "email": [{"value": "kept@example.com"}]})  # fmt: skip
+    api.data("PUT", f"/persons/{person['id']}/merge", json={"merge_with_id": 1})
+    api.data("DELETE", "/organizations/2")
+    pipeline = api.data("POST", "/pipelines", json={"name": "Kept pipeline"})
+    stage = api.data("POST", "/stages", json={"name": "Kept stage", "pipeline_id": pipeline["id"]})
+    api.data("PUT", f"/stages/{stage['id']}", json={"rotten_flag": True, "rotten_days": 5})
+    product = api.data("POST", "/products", json={"name": "Kept product", "prices": [{"currency": "EUR", "price": 9}]})
+    api.data("PUT", f"/products/{product['id']}", json={"code": "KP-1"})
+    note = api.data("POST", "/notes", json={"content": "Kept note", "deal_id": deal["id"]})
+    api.data("PUT", f"/notes/{note['id']}", json={"pinned_to_deal_flag": 1})
+    api.data("POST", "/personFields", json={"name": "Kept person field", "field_type": "varchar"})
+    api.data("POST", "/organizationFields", json={"name": "Kept org field", "field_type": "double"})
+    api.data("POST", "/productFields", json={"name": "Kept product field", "field_type": "text"})
 
 
 def test_every_write_is_read_back_exactly_after_a_restart(tmp_path: Path) -> None:
@@ -79,6 +96,17 @@ def test_every_write_is_read_back_exactly_after_a_restart(tmp_path: Path) -> Non
         # ids, option ids and random keys go on where they were
         deal = Api(client, TOKEN).data("POST", "/deals", json={"name": "Next", "person_id": 1})
         assert deal["id"] == before["sequences"]["deals"] + 1
+
+
+def test_every_write_survives_a_state_export_and_a_checked_import_into_another_tenant() -> None:
+    with create_app(Settings()).test_client() as client:
+        every_kind_of_write(Api(client, TOKEN))
+        state = export(client)
+        imported = client.put("/__mock__/tenants/copy/state", json=state)
+        assert imported.status_code == 200, imported.text
+        assert export(client, "copy") == state
+        assert client.post("/__mock__/reset", json={"token": "copy"}).status_code == 200
+        assert export(client, "copy")["records"]["persons"] != state["records"]["persons"]
 
 
 def test_an_account_with_an_empty_resource_is_read_back(tmp_path: Path) -> None:
