@@ -40,7 +40,7 @@ def other_token(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_clean_mock_passes_every_check_on_every_operation(other_token: str) -> None:
-    report = Harness(mock_app(), TOKEN).run(max_examples=15)
+    report = Harness(mock_app(), TOKEN).run(max_examples=10)
     assert sum(report.requests.values()) > 300
     assert report.findings == []
 
